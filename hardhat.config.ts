@@ -1,0 +1,52 @@
+import { createRequire } from "node:module";
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { defineConfig } from "hardhat/config";
+
+const require = createRequire(import.meta.url);
+
+/** Pinned compiler: the npm `solc` package (soljson) so nothing is downloaded at build time. */
+const SOLC_VERSION = "0.8.28";
+const solc = {
+  version: SOLC_VERSION,
+  // One compilation job per root file: the wasm compiler runs out of memory on one job holding every
+  // coverage-instrumented source at once.
+  isolated: true,
+  path: require.resolve("solc/soljson.js"),
+  settings: {
+    evmVersion: "cancun",
+    optimizer: { enabled: true, runs: 10_000 },
+  },
+};
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers],
+  solidity: {
+    profiles: {
+      default: solc,
+      production: solc,
+    },
+  },
+  test: {
+    solidity: {
+      profiles: {
+        // Everyday runs: ≥ 1,000 fuzz runs per property.
+        default: {
+          fuzz: { runs: 1_000 },
+          invariant: { runs: 64, depth: 64 },
+        },
+        // CI and pre-release: heavier fuzzing and deeper stateful runs.
+        ci: {
+          fuzz: { runs: 5_000 },
+          invariant: { runs: 256, depth: 128 },
+        },
+      },
+    },
+  },
+  networks: {
+    localhost: {
+      type: "http",
+      chainType: "l1",
+      url: process.env.GRIDX_RPC_URL ?? "http://127.0.0.1:8545",
+    },
+  },
+});
