@@ -11,9 +11,11 @@ import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
 /// @title SmartMeter
 /// @notice Meter registry and verified-reading ingestion; the only minter of EnergyToken.
 /// @dev Permissions: registry functions are METER_REGISTRAR, `submitReadings` is ORACLE_OPERATOR,
-/// `setMaxFutureSkew` and `setEnergyToken` are ADMIN (all through the AccessManager).
-/// Gas: a steady-state reading touches three storage slots of its meter (identity, latest reading,
-/// owner + uncovered), one token balance, and the day slot only on the first reading of a UTC day.
+/// `setMaxFutureSkew` and `setEnergyToken` are ADMIN (all through the AccessManager); `claimCredits` is
+/// open because credits only ever go to the meter's owner.
+/// Gas: a reading reads one slot of its meter (identity) and reads and writes one other (cursor), each
+/// loaded once and stored once; the day slot only on the first reading of a UTC day. Credits accrue in
+/// the cursor and are minted per claim rather than per reading.
 contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     // ─────────────────────────────────────────────────────────────── constants
 
@@ -21,42 +23,50 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     bytes32 public constant READING_TYPEHASH = keccak256(
         "Reading(uint64 meterId,uint64 seq,uint64 timestamp,uint64 productionWh,uint64 consumptionWh,uint32 voltage_mV,uint32 frequency_mHz)"
     );
-    /// @notice Most readings one batch may carry (bounds the loop).
+    /// @notice Most readings one batch (or meters one claim) may carry: bounds the loops.
     uint256 public constant MAX_BATCH_SIZE = 200;
     /// @notice Longest serial number, in bytes.
     uint256 public constant MAX_SERIAL_LENGTH = 64;
     /// @notice Upper bound governance may set for the allowed clock skew, in seconds.
     uint32 public constant MAX_FUTURE_SKEW_LIMIT = 1 hours;
+    /// @notice Largest register value a reading may carry: 2^48 − 1 Wh (281 TWh), far beyond any meter's
+    /// lifetime, so a meter's credits and uncovered consumption, bounded by its registers, fit 48 bits too.
+    uint64 public constant MAX_REGISTER_WH = type(uint48).max;
 
     // ─────────────────────────────────────────────────────────────── storage
 
-    /// @dev Per-meter state, four slots, grouped by how often a reading touches them.
-    struct MeterState {
-        // slot 0, read by every reading: identity and rating (240 bits)
+    /// @dev Read by every reading, written only by the registrar: one slot (240 bits). solhint sizes the enum
+    /// as a full word and misreads this as three slots.
+    // solhint-disable-next-line gas-struct-packing
+    struct Identity {
         address deviceSigner;
         uint32 ratedCapacityW;
         uint32 zone;
         MeterKind kind;
         bool active;
-        // slot 1, written by every reading: the latest accepted reading (256 bits). `seq` fits 32 bits by
-        // the SequenceTooLarge check; `timestamp` by the future-skew check until the year 2106.
-        uint32 seq;
-        uint32 timestamp;
-        uint64 productionWh;
-        uint64 consumptionWh;
-        uint32 voltage_mV;
-        uint32 frequency_mHz;
-        // slot 2, read by every reading, written on a deficit or a redemption (224 bits)
-        address owner;
-        uint64 uncoveredWh;
-        // slot 3, touched on the first reading of each UTC day: the day of the latest reading and the
-        // registers as they stood before that day's first reading (160 bits)
-        uint32 day;
-        uint64 dayStartProductionWh;
-        uint64 dayStartConsumptionWh;
     }
 
-    /// @dev Totals of a UTC day that has been closed by a later day's first reading.
+    /// @dev Read and written once by every reading: one slot (256 bits). `seq` fits by the SequenceTooLarge
+    /// check, `timestamp` by the future-skew check until 2106, the registers by RegisterOutOfRange, and
+    /// `claimableWh` / `uncoveredWh` because they never exceed the register movement that produced them.
+    struct Cursor {
+        uint32 seq;
+        uint32 timestamp;
+        uint48 productionWh;
+        uint48 consumptionWh;
+        uint48 claimableWh;
+        uint48 uncoveredWh;
+    }
+
+    /// @dev Touched on the first reading of each UTC day: the day of the latest reading and the registers
+    /// as they stood before that day's first reading (one slot).
+    struct DayStart {
+        uint32 day;
+        uint64 productionWh;
+        uint64 consumptionWh;
+    }
+
+    /// @dev Totals of a UTC day that a later day's first reading has closed.
     struct DailyTotals {
         uint64 productionWh;
         uint64 consumptionWh;
@@ -68,7 +78,10 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     uint32 private _maxFutureSkew;
 
     uint64 private _meterCount;
-    mapping(uint64 meterId => MeterState) private _meters;
+    mapping(uint64 meterId => Identity) private _identities;
+    mapping(uint64 meterId => Cursor) private _cursors;
+    mapping(uint64 meterId => address owner) private _owners;
+    mapping(uint64 meterId => DayStart) private _dayStarts;
     mapping(uint64 meterId => mapping(uint32 day => DailyTotals)) private _closedDays;
     mapping(bytes32 serialHash => uint64 meterId) private _meterIdBySerial;
 
@@ -110,33 +123,34 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
 
         meterId = ++_meterCount;
         _meterIdBySerial[serialHash] = meterId;
-        MeterState storage m = _meters[meterId];
-        m.deviceSigner = deviceSigner;
-        m.ratedCapacityW = ratedCapacityW;
-        m.zone = zone;
-        m.kind = kind;
-        m.active = true;
-        m.owner = owner;
+        _identities[meterId] = Identity({
+            deviceSigner: deviceSigner,
+            ratedCapacityW: ratedCapacityW,
+            zone: zone,
+            kind: kind,
+            active: true
+        });
+        _owners[meterId] = owner;
         emit MeterRegistered(meterId, owner, zone, kind, deviceSigner, ratedCapacityW, serial);
     }
 
     /// @inheritdoc ISmartMeter
     function setMeterActive(uint64 meterId, bool active) external restricted {
-        _existingMeter(meterId).active = active;
+        _existingIdentity(meterId).active = active;
         emit MeterActiveSet(meterId, active);
     }
 
     /// @inheritdoc ISmartMeter
     function setDeviceSigner(uint64 meterId, address deviceSigner) external restricted {
         require(deviceSigner != address(0), SmartMeterZeroAddress());
-        _existingMeter(meterId).deviceSigner = deviceSigner;
+        _existingIdentity(meterId).deviceSigner = deviceSigner;
         emit DeviceSignerUpdated(meterId, deviceSigner);
     }
 
     /// @inheritdoc ISmartMeter
     function setRatedCapacity(uint64 meterId, uint32 ratedCapacityW) external restricted {
         require(ratedCapacityW != 0, SmartMeterZeroCapacity());
-        _existingMeter(meterId).ratedCapacityW = ratedCapacityW;
+        _existingIdentity(meterId).ratedCapacityW = ratedCapacityW;
         emit RatedCapacityUpdated(meterId, ratedCapacityW);
     }
 
@@ -144,11 +158,26 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
 
     /// @inheritdoc ISmartMeter
     function transferMeterOwnership(uint64 meterId, address newOwner) external {
-        MeterState storage m = _existingMeter(meterId);
-        require(m.owner == msg.sender, SmartMeterNotMeterOwner(meterId, msg.sender));
+        address owner = _existingOwner(meterId);
+        require(owner == msg.sender, SmartMeterNotMeterOwner(meterId, msg.sender));
         require(newOwner != address(0), SmartMeterZeroAddress());
-        m.owner = newOwner;
+        IEnergyToken token = _mintingToken();
+        _claim(meterId, owner, token);
+        _owners[meterId] = newOwner;
         emit MeterOwnershipTransferred(meterId, msg.sender, newOwner);
+    }
+
+    // ─────────────────────────────────────────────────────────────── anyone
+
+    /// @inheritdoc ISmartMeter
+    function claimCredits(uint64[] calldata meterIds) external returns (uint256 totalWh) {
+        uint256 count = meterIds.length;
+        require(count != 0 && count <= MAX_BATCH_SIZE, SmartMeterInvalidClaimSize(count, MAX_BATCH_SIZE));
+        IEnergyToken token = _mintingToken();
+        for (uint256 i; i < count; ++i) {
+            uint64 meterId = meterIds[i];
+            totalWh += _claim(meterId, _existingOwner(meterId), token);
+        }
     }
 
     // ─────────────────────────────────────────────────────────────── oracle operators
@@ -163,12 +192,11 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
         require(count == signatures.length, SmartMeterLengthMismatch(count, signatures.length));
         require(count != 0 && count <= MAX_BATCH_SIZE, SmartMeterInvalidBatchSize(count, MAX_BATCH_SIZE));
         require(!_gridManagement.paused(), SmartMeterSystemPaused());
-        IEnergyToken token = _energyToken;
-        require(address(token) != address(0), SmartMeterEnergyTokenNotSet());
+        require(address(_energyToken) != address(0), SmartMeterEnergyTokenNotSet());
         uint256 latestAllowed = block.timestamp + _maxFutureSkew;
 
         for (uint256 i; i < count; ++i) {
-            if (_processReading(readings[i], signatures[i], token, latestAllowed)) {
+            if (_processReading(readings[i], signatures[i], latestAllowed)) {
                 unchecked {
                     ++accepted;
                 }
@@ -197,14 +225,14 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     /// @inheritdoc ISmartMeter
     function coverConsumption(uint64 meterId, address account, uint64 amountWh) external {
         require(msg.sender == address(_energyToken), SmartMeterCallerNotEnergyToken(msg.sender));
-        MeterState storage m = _meters[meterId];
-        require(m.owner == account, SmartMeterNotMeterOwner(meterId, account));
-        uint64 uncovered = m.uncoveredWh;
+        require(_owners[meterId] == account, SmartMeterNotMeterOwner(meterId, account));
+        Cursor storage cursor = _cursors[meterId];
+        uint64 uncovered = cursor.uncoveredWh;
         require(uncovered >= amountWh, SmartMeterInsufficientUncovered(meterId, uncovered, amountWh));
         unchecked {
             uncovered -= amountWh;
         }
-        m.uncoveredWh = uncovered;
+        cursor.uncoveredWh = uint48(uncovered);
         emit ConsumptionCovered(meterId, account, amountWh, uncovered);
     }
 
@@ -222,15 +250,18 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
 
     /// @inheritdoc ISmartMeter
     function getMeter(uint64 meterId) external view returns (Meter memory) {
-        MeterState storage m = _existingMeter(meterId);
+        address owner = _existingOwner(meterId);
+        Identity storage identity = _identities[meterId];
+        Cursor storage cursor = _cursors[meterId];
         return Meter({
-            owner: m.owner,
-            zone: m.zone,
-            kind: m.kind,
-            active: m.active,
-            deviceSigner: m.deviceSigner,
-            ratedCapacityW: m.ratedCapacityW,
-            uncoveredWh: m.uncoveredWh
+            owner: owner,
+            zone: identity.zone,
+            kind: identity.kind,
+            active: identity.active,
+            deviceSigner: identity.deviceSigner,
+            ratedCapacityW: identity.ratedCapacityW,
+            claimableWh: cursor.claimableWh,
+            uncoveredWh: cursor.uncoveredWh
         });
     }
 
@@ -240,36 +271,41 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     }
 
     /// @inheritdoc ISmartMeter
-    function getLatestReading(uint64 meterId) external view returns (Reading memory) {
-        MeterState storage m = _existingMeter(meterId);
-        return Reading({
-            meterId: meterId,
-            seq: m.seq,
-            timestamp: m.timestamp,
-            productionWh: m.productionWh,
-            consumptionWh: m.consumptionWh,
-            voltage_mV: m.voltage_mV,
-            frequency_mHz: m.frequency_mHz
+    function getLatestReading(uint64 meterId) external view returns (LatestReading memory) {
+        _existingOwner(meterId);
+        Cursor storage cursor = _cursors[meterId];
+        return LatestReading({
+            seq: cursor.seq,
+            timestamp: cursor.timestamp,
+            productionWh: cursor.productionWh,
+            consumptionWh: cursor.consumptionWh
         });
     }
 
     /// @inheritdoc ISmartMeter
+    function claimableCredits(uint64 meterId) external view returns (uint64) {
+        _existingOwner(meterId);
+        return _cursors[meterId].claimableWh;
+    }
+
+    /// @inheritdoc ISmartMeter
     function getDailyProduction(uint64 meterId, uint32 day) external view returns (uint64) {
-        MeterState storage m = _existingMeter(meterId);
-        if (m.timestamp != 0 && day == m.day) return m.productionWh - m.dayStartProductionWh;
+        (bool current, Cursor storage cursor, DayStart storage start) = _currentDay(meterId, day);
+        if (current) return cursor.productionWh - start.productionWh;
         return _closedDays[meterId][day].productionWh;
     }
 
     /// @inheritdoc ISmartMeter
     function getDailyConsumption(uint64 meterId, uint32 day) external view returns (uint64) {
-        MeterState storage m = _existingMeter(meterId);
-        if (m.timestamp != 0 && day == m.day) return m.consumptionWh - m.dayStartConsumptionWh;
+        (bool current, Cursor storage cursor, DayStart storage start) = _currentDay(meterId, day);
+        if (current) return cursor.consumptionWh - start.consumptionWh;
         return _closedDays[meterId][day].consumptionWh;
     }
 
     /// @inheritdoc ISmartMeter
     function uncoveredConsumption(uint64 meterId) external view returns (uint64) {
-        return _existingMeter(meterId).uncoveredWh;
+        _existingOwner(meterId);
+        return _cursors[meterId].uncoveredWh;
     }
 
     /// @inheritdoc ISmartMeter
@@ -282,109 +318,111 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
         return address(_energyToken);
     }
 
-    // ─────────────────────────────────────────────────────────────── internal
+    // ─────────────────────────────────────────────────────────────── internal: readings
 
     /// @dev Verifies one reading and applies it; returns false (after emitting why) to skip it.
-    function _processReading(
-        Reading calldata r,
-        bytes calldata signature,
-        IEnergyToken token,
-        uint256 latestAllowed
-    ) private returns (bool) {
-        MeterState storage m = _meters[r.meterId];
-        (bool ok, RejectionReason reason) = _verifyReading(r, signature, m, latestAllowed);
+    function _processReading(Reading calldata r, bytes calldata signature, uint256 latestAllowed)
+        private
+        returns (bool)
+    {
+        Identity memory identity = _identities[r.meterId];
+        Cursor memory cursor = _cursors[r.meterId];
+        (bool ok, RejectionReason reason) = _verifyReading(r, signature, identity, cursor, latestAllowed);
         if (!ok) {
             emit ReadingRejected(r.meterId, r.seq, reason);
             return false;
         }
-        _applyReading(r, m, token);
+        _applyReading(r, cursor);
         return true;
     }
 
-    /// @dev Every check of a reading, in the order a device fault is most likely caught.
-    function _verifyReading(Reading calldata r, bytes calldata signature, MeterState storage m, uint256 latestAllowed)
-        private
-        view
-        returns (bool ok, RejectionReason reason)
-    {
-        address deviceSigner = m.deviceSigner;
-        if (deviceSigner == address(0)) return (false, RejectionReason.UnknownMeter);
-        if (!m.active) return (false, RejectionReason.MeterInactive);
+    /// @dev Every check of a reading, cheapest and most telling first.
+    function _verifyReading(
+        Reading calldata r,
+        bytes calldata signature,
+        Identity memory identity,
+        Cursor memory cursor,
+        uint256 latestAllowed
+    ) private view returns (bool ok, RejectionReason reason) {
+        if (identity.deviceSigner == address(0)) return (false, RejectionReason.UnknownMeter);
+        if (!identity.active) return (false, RejectionReason.MeterInactive);
         {
             (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(_readingDigest(r), signature);
-            if (err != ECDSA.RecoverError.NoError || recovered != deviceSigner) {
+            if (err != ECDSA.RecoverError.NoError || recovered != identity.deviceSigner) {
                 return (false, RejectionReason.InvalidSignature);
             }
         }
-        if (r.seq <= m.seq) return (false, RejectionReason.SequenceNotIncreasing);
+        if (r.seq <= cursor.seq) return (false, RejectionReason.SequenceNotIncreasing);
         if (r.seq > type(uint32).max) return (false, RejectionReason.SequenceTooLarge);
-        uint256 lastTimestamp = m.timestamp;
-        if (r.timestamp <= lastTimestamp) return (false, RejectionReason.TimestampNotAfterLast);
+        if (r.timestamp <= cursor.timestamp) return (false, RejectionReason.TimestampNotAfterLast);
         if (r.timestamp > latestAllowed) return (false, RejectionReason.TimestampInFuture);
-        if (r.productionWh < m.productionWh) return (false, RejectionReason.ProductionRegisterDecreased);
-        if (r.consumptionWh < m.consumptionWh) return (false, RejectionReason.ConsumptionRegisterDecreased);
-        if (lastTimestamp != 0) {
+        if (r.productionWh > MAX_REGISTER_WH || r.consumptionWh > MAX_REGISTER_WH) {
+            return (false, RejectionReason.RegisterOutOfRange);
+        }
+        if (r.productionWh < cursor.productionWh) return (false, RejectionReason.ProductionRegisterDecreased);
+        if (r.consumptionWh < cursor.consumptionWh) return (false, RejectionReason.ConsumptionRegisterDecreased);
+        if (cursor.timestamp != 0) {
             // Energy = power × time: at most ratedCapacityW × elapsed seconds / 3600 Wh, compared exactly.
-            uint256 maxWhTimes3600 = uint256(m.ratedCapacityW) * (r.timestamp - lastTimestamp);
-            if (uint256(r.productionWh - m.productionWh) * 1 hours > maxWhTimes3600) {
+            uint256 maxWhTimes3600 = uint256(identity.ratedCapacityW) * (r.timestamp - cursor.timestamp);
+            if (uint256(r.productionWh - cursor.productionWh) * 1 hours > maxWhTimes3600) {
                 return (false, RejectionReason.ProductionExceedsCapacity);
             }
-            if (uint256(r.consumptionWh - m.consumptionWh) * 1 hours > maxWhTimes3600) {
+            if (uint256(r.consumptionWh - cursor.consumptionWh) * 1 hours > maxWhTimes3600) {
                 return (false, RejectionReason.ConsumptionExceedsCapacity);
             }
         }
         return (true, reason);
     }
 
-    /// @dev Records a verified reading, rolls the daily totals, mints the surplus and books the deficit.
-    function _applyReading(Reading calldata r, MeterState storage m, IEnergyToken token) private {
-        uint64 lastProduction = m.productionWh;
-        uint64 lastConsumption = m.consumptionWh;
-        uint256 lastTimestamp = m.timestamp;
-        uint32 day = uint32(r.timestamp / 1 days);
+    /// @dev Records a verified reading: credits the surplus, books the deficit, rolls the daily totals.
+    function _applyReading(Reading calldata r, Cursor memory cursor) private {
         uint64 surplusWh;
         uint64 deficitWh;
-
-        if (lastTimestamp == 0) {
-            // Baseline: registers only, nothing minted or owed.
-            m.day = day;
-            m.dayStartProductionWh = r.productionWh;
-            m.dayStartConsumptionWh = r.consumptionWh;
+        uint32 day = uint32(r.timestamp / 1 days);
+        if (cursor.timestamp == 0) {
+            // Baseline: registers only, nothing credited or owed.
+            _dayStarts[r.meterId] = DayStart({day: day, productionWh: r.productionWh, consumptionWh: r.consumptionWh});
         } else {
             unchecked {
-                // Verified monotonic above.
-                uint64 producedWh = r.productionWh - lastProduction;
-                uint64 consumedWh = r.consumptionWh - lastConsumption;
+                // Verified monotonic above, so the differences cannot wrap.
+                uint64 producedWh = r.productionWh - cursor.productionWh;
+                uint64 consumedWh = r.consumptionWh - cursor.consumptionWh;
                 if (producedWh > consumedWh) surplusWh = producedWh - consumedWh;
                 else deficitWh = consumedWh - producedWh;
             }
-            if (day != lastTimestamp / 1 days) _closeDay(r.meterId, m, day, lastProduction, lastConsumption);
+            // Checked: both sums stay below MAX_REGISTER_WH by construction; a wrap would be a bug, so revert.
+            cursor.claimableWh += uint48(surplusWh);
+            cursor.uncoveredWh += uint48(deficitWh);
+            if (day != cursor.timestamp / 1 days) _closeDay(r.meterId, day, cursor);
         }
-
-        m.seq = uint32(r.seq);
-        m.timestamp = uint32(r.timestamp);
-        m.productionWh = r.productionWh;
-        m.consumptionWh = r.consumptionWh;
-        m.voltage_mV = r.voltage_mV;
-        m.frequency_mHz = r.frequency_mHz;
-        if (deficitWh != 0) m.uncoveredWh += deficitWh;
-        emit ReadingAccepted(r.meterId, r.seq, r.timestamp, r.productionWh, r.consumptionWh, surplusWh, deficitWh);
-
-        // Interaction last: the token is GridX's own and has no transfer hooks.
-        if (surplusWh != 0) token.mint(m.owner, surplusWh);
+        cursor.seq = uint32(r.seq);
+        cursor.timestamp = uint32(r.timestamp);
+        cursor.productionWh = uint48(r.productionWh);
+        cursor.consumptionWh = uint48(r.consumptionWh);
+        _cursors[r.meterId] = cursor;
+        emit ReadingAccepted(
+            r.meterId,
+            r.seq,
+            r.timestamp,
+            r.productionWh,
+            r.consumptionWh,
+            r.voltage_mV,
+            r.frequency_mHz,
+            surplusWh,
+            deficitWh
+        );
     }
 
-    /// @dev Freezes the totals of the meter's current day and opens `newDay` at the latest registers.
-    function _closeDay(uint64 meterId, MeterState storage m, uint32 newDay, uint64 production, uint64 consumption)
-        private
-    {
-        _closedDays[meterId][m.day] = DailyTotals({
-            productionWh: production - m.dayStartProductionWh,
-            consumptionWh: consumption - m.dayStartConsumptionWh
+    /// @dev Freezes the totals of the meter's current day (the registers in `previous`, the cursor before
+    /// this reading) and opens `newDay` at those registers.
+    function _closeDay(uint64 meterId, uint32 newDay, Cursor memory previous) private {
+        DayStart storage start = _dayStarts[meterId];
+        _closedDays[meterId][start.day] = DailyTotals({
+            productionWh: previous.productionWh - start.productionWh,
+            consumptionWh: previous.consumptionWh - start.consumptionWh
         });
-        m.day = newDay;
-        m.dayStartProductionWh = production;
-        m.dayStartConsumptionWh = consumption;
+        _dayStarts[meterId] =
+            DayStart({day: newDay, productionWh: previous.productionWh, consumptionWh: previous.consumptionWh});
     }
 
     function _readingDigest(Reading calldata r) private view returns (bytes32) {
@@ -404,9 +442,45 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
         );
     }
 
-    function _existingMeter(uint64 meterId) private view returns (MeterState storage m) {
-        m = _meters[meterId];
-        require(m.owner != address(0), SmartMeterUnknownMeter(meterId));
+    // ─────────────────────────────────────────────────────────────── internal: credits and registry
+
+    /// @dev Mints a meter's accrued credits to `owner`; returns how many.
+    function _claim(uint64 meterId, address owner, IEnergyToken token) private returns (uint64 amountWh) {
+        Cursor storage cursor = _cursors[meterId];
+        amountWh = cursor.claimableWh;
+        if (amountWh == 0) return 0;
+        cursor.claimableWh = 0;
+        emit CreditsClaimed(meterId, owner, amountWh);
+        token.mint(owner, amountWh); // GridX's own token: no hooks, no re-entry
+    }
+
+    /// @dev The token to mint with, once minting is allowed: wired, and the system not paused.
+    function _mintingToken() private view returns (IEnergyToken token) {
+        require(!_gridManagement.paused(), SmartMeterSystemPaused());
+        token = _energyToken;
+        require(address(token) != address(0), SmartMeterEnergyTokenNotSet());
+    }
+
+    /// @dev Whether `day` is the meter's current (still open) day, with the state to compute its totals.
+    function _currentDay(uint64 meterId, uint32 day)
+        private
+        view
+        returns (bool current, Cursor storage cursor, DayStart storage start)
+    {
+        _existingOwner(meterId);
+        cursor = _cursors[meterId];
+        start = _dayStarts[meterId];
+        current = cursor.timestamp != 0 && day == start.day;
+    }
+
+    function _existingOwner(uint64 meterId) private view returns (address owner) {
+        owner = _owners[meterId];
+        require(owner != address(0), SmartMeterUnknownMeter(meterId));
+    }
+
+    function _existingIdentity(uint64 meterId) private view returns (Identity storage) {
+        _existingOwner(meterId);
+        return _identities[meterId];
     }
 
     function _setMaxFutureSkew(uint32 maxFutureSkewSeconds) private {

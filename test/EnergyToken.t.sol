@@ -14,7 +14,7 @@ contract EnergyTokenTest is GridXFixture {
     uint64 internal aliceMeter;
     uint64 internal bobMeter;
 
-    /// Alice earns 2,000 Wh of credits; Bob's household consumes 1,500 Wh uncovered.
+    /// Alice earns and claims 2,000 Wh of credits; Bob's household consumes 1,500 Wh uncovered.
     function setUp() public override {
         super.setUp();
         vm.startPrank(registrar);
@@ -29,6 +29,9 @@ contract EnergyTokenTest is GridXFixture {
         vm.warp(t0 + 900);
         _post(ALICE_DEVICE, ReadingSigner.reading(aliceMeter, 2, t0 + 900, 2_000, 0));
         _post(BOB_DEVICE, ReadingSigner.reading(bobMeter, 2, t0 + 900, 0, 1_500));
+        uint64[] memory ids = new uint64[](1);
+        ids[0] = aliceMeter;
+        meter.claimCredits(ids);
     }
 
     function _post(uint256 key, ISmartMeter.Reading memory r) internal {

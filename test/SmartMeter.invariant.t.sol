@@ -26,12 +26,15 @@ contract MeteringHandler is Test {
     uint64[3] public consumption;
     uint64[3] public baseProduction;
     uint64[3] public baseConsumption;
-    uint256[3] public minted;
+    uint256[3] public credited;
+    uint256[3] public claimed;
     uint256[3] public deficit;
     uint256[3] public redeemed;
     uint256 public rejected;
     /// @dev Readings the contract accepted that it should have rejected, or the reverse.
     uint256 public wrongDecisions;
+    /// @dev Claims that minted a different amount than was claimable, or to someone else.
+    uint256 public wrongClaims;
 
     constructor(
         SmartMeter meter_,
@@ -104,7 +107,7 @@ contract MeteringHandler is Test {
         } else {
             uint64 producedDelta = r.productionWh - production[index];
             uint64 consumedDelta = r.consumptionWh - consumption[index];
-            if (producedDelta > consumedDelta) minted[index] += producedDelta - consumedDelta;
+            if (producedDelta > consumedDelta) credited[index] += producedDelta - consumedDelta;
             else deficit[index] += consumedDelta - producedDelta;
         }
         seq[index] = r.seq;
@@ -119,6 +122,18 @@ contract MeteringHandler is Test {
         amount = bound(amount, 0, token.balanceOf(owners[from]));
         vm.prank(owners[from]);
         token.transfer(owners[to], amount);
+    }
+
+    /// Anyone triggers a claim; the meter's accrued credits must land, exactly, with its owner.
+    function claim(uint256 index) external {
+        index = bound(index, 0, 2);
+        uint64[] memory ids = new uint64[](1);
+        ids[0] = meterIds[index];
+        uint256 expected = meter.claimableCredits(ids[0]);
+        uint256 balanceBefore = token.balanceOf(owners[index]);
+        uint256 amount = meter.claimCredits(ids);
+        claimed[index] += amount;
+        if (amount != expected || token.balanceOf(owners[index]) != balanceBefore + amount) ++wrongClaims;
     }
 
     function redeem(uint256 index, uint64 amount) external {
@@ -155,33 +170,36 @@ contract SmartMeterInvariantTest is GridXFixture {
         targetContract(address(handler));
     }
 
-    /// Every valid reading is accepted and every corrupted one skipped.
+    /// Every valid reading is accepted and every corrupted one skipped; every claim pays its owner exactly.
     function invariant_acceptsExactlyTheValidReadings() public view {
         assertEq(handler.wrongDecisions(), 0);
+        assertEq(handler.wrongClaims(), 0);
     }
 
-    /// Credits in existence are exactly the surplus minted minus what was redeemed.
-    function invariant_supplyEqualsMintedMinusRedeemed() public view {
-        uint256 totalMinted;
+    /// Credits in existence are exactly the credits claimed minus what was redeemed.
+    function invariant_supplyEqualsClaimedMinusRedeemed() public view {
+        uint256 totalClaimed;
         uint256 totalRedeemed;
         for (uint256 i; i < 3; ++i) {
-            totalMinted += handler.minted(i);
+            totalClaimed += handler.claimed(i);
             totalRedeemed += handler.redeemed(i);
         }
-        assertEq(token.totalSupply(), totalMinted - totalRedeemed);
+        assertEq(token.totalSupply(), totalClaimed - totalRedeemed);
     }
 
-    /// Per meter: surplus minted − deficit booked = net metered energy since the baseline, and the
-    /// uncovered consumption is the deficit less what its owner redeemed.
+    /// Per meter: surplus credited − deficit booked = net metered energy since the baseline; what is still
+    /// claimable is the credit less what was claimed; the uncovered consumption is the deficit less what its
+    /// owner redeemed.
     function invariant_meterBooksMatchRegisters() public view {
         for (uint256 i; i < 3; ++i) {
             uint64 id = handler.meterIdAt(i);
-            ISmartMeter.Reading memory latest = meter.getLatestReading(id);
+            ISmartMeter.LatestReading memory latest = meter.getLatestReading(id);
             assertEq(latest.seq, handler.seq(i));
             assertEq(latest.productionWh, handler.production(i));
             int256 net = int256(uint256(latest.productionWh - handler.baseProduction(i)))
                 - int256(uint256(latest.consumptionWh - handler.baseConsumption(i)));
-            assertEq(int256(handler.minted(i)) - int256(handler.deficit(i)), net);
+            assertEq(int256(handler.credited(i)) - int256(handler.deficit(i)), net);
+            assertEq(meter.claimableCredits(id), handler.credited(i) - handler.claimed(i));
             assertEq(meter.uncoveredConsumption(id), handler.deficit(i) - handler.redeemed(i));
         }
     }

@@ -55,6 +55,13 @@ contract SmartMeterTest is GridXFixture {
         emit ISmartMeter.ReadingRejected(meterId, seq, reason);
     }
 
+    function _claim(uint64 meterId) internal returns (uint256) {
+        uint64[] memory ids = new uint64[](1);
+        ids[0] = meterId;
+        vm.prank(stranger); // anyone may trigger a claim; credits still go to the owner
+        return meter.claimCredits(ids);
+    }
+
     /// Baseline the solar meter at t0 with registers (1000, 200), then advance 15 minutes.
     function _baselineSolar() internal {
         assertEq(_post(SOLAR_KEY, ReadingSigner.reading(solar, 1, t0, 1_000, 200)), 1);
@@ -208,12 +215,32 @@ contract SmartMeterTest is GridXFixture {
         vm.prank(alice);
         meter.transferMeterOwnership(solar, bob);
         assertEq(meter.getMeter(solar).owner, bob);
-
-        // Credits for later readings go to the new owner.
-        _baselineSolar();
-        _post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + 900, 1_500, 200));
-        assertEq(token.balanceOf(bob), 500);
         assertEq(token.balanceOf(alice), 0);
+    }
+
+    function test_transferMeterOwnership_paysEarnedCreditsToPreviousOwner() public {
+        _baselineSolar();
+        _post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + 900, 1_500, 200)); // alice earns 500
+        vm.expectEmit(address(meter));
+        emit ISmartMeter.CreditsClaimed(solar, alice, 500);
+        vm.prank(alice);
+        meter.transferMeterOwnership(solar, bob);
+        assertEq(token.balanceOf(alice), 500);
+        assertEq(meter.claimableCredits(solar), 0);
+
+        vm.warp(t0 + 1_800);
+        _post(SOLAR_KEY, ReadingSigner.reading(solar, 3, t0 + 1_800, 1_900, 200)); // bob's now
+        _claim(solar);
+        assertEq(token.balanceOf(bob), 400);
+        assertEq(token.balanceOf(alice), 500);
+    }
+
+    function test_transferMeterOwnership_revertsWhilePaused() public {
+        vm.prank(guardian);
+        grid.pause();
+        vm.prank(alice);
+        vm.expectRevert(ISmartMeter.SmartMeterSystemPaused.selector);
+        meter.transferMeterOwnership(solar, bob);
     }
 
     function test_transferMeterOwnership_reverts() public {
@@ -266,7 +293,7 @@ contract SmartMeterTest is GridXFixture {
         grid.haltZone(zone, "feeder fault");
         _baselineSolar();
         assertEq(_post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + 900, 1_500, 200)), 1);
-        assertEq(token.balanceOf(alice), 500);
+        assertEq(meter.claimableCredits(solar), 500);
     }
 
     function test_submitReadings_revertsBeforeTokenIsWired() public {
@@ -281,35 +308,34 @@ contract SmartMeterTest is GridXFixture {
 
     function test_submitReadings_firstReadingIsBaseline() public {
         vm.expectEmit(address(meter));
-        emit ISmartMeter.ReadingAccepted(solar, 1, t0, 1_000, 200, 0, 0);
+        emit ISmartMeter.ReadingAccepted(solar, 1, t0, 1_000, 200, 230_000, 50_000, 0, 0);
         assertEq(_post(SOLAR_KEY, ReadingSigner.reading(solar, 1, t0, 1_000, 200)), 1);
-        assertEq(token.totalSupply(), 0);
+        assertEq(meter.claimableCredits(solar), 0);
         assertEq(meter.uncoveredConsumption(solar), 0);
-        ISmartMeter.Reading memory latest = meter.getLatestReading(solar);
-        assertEq(latest.meterId, solar);
+        ISmartMeter.LatestReading memory latest = meter.getLatestReading(solar);
         assertEq(latest.seq, 1);
         assertEq(latest.timestamp, t0);
         assertEq(latest.productionWh, 1_000);
         assertEq(latest.consumptionWh, 200);
-        assertEq(latest.voltage_mV, 230_000);
-        assertEq(latest.frequency_mHz, 50_000);
     }
 
-    function test_submitReadings_mintsSurplusToOwner() public {
+    function test_submitReadings_creditsSurplusToMeter() public {
         _baselineSolar();
         vm.expectEmit(address(meter));
-        emit ISmartMeter.ReadingAccepted(solar, 2, t0 + 900, 2_000, 300, 900, 0);
+        emit ISmartMeter.ReadingAccepted(solar, 2, t0 + 900, 2_000, 300, 230_000, 50_000, 900, 0);
         assertEq(_post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + 900, 2_000, 300)), 1);
-        assertEq(token.balanceOf(alice), 900);
+        assertEq(meter.claimableCredits(solar), 900);
+        assertEq(meter.getMeter(solar).claimableWh, 900);
         assertEq(meter.uncoveredConsumption(solar), 0);
+        assertEq(token.totalSupply(), 0, "credits accrue until claimed");
     }
 
     function test_submitReadings_booksDeficitAsUncovered() public {
         _baselineSolar();
         vm.expectEmit(address(meter));
-        emit ISmartMeter.ReadingAccepted(solar, 2, t0 + 900, 1_100, 600, 0, 300);
+        emit ISmartMeter.ReadingAccepted(solar, 2, t0 + 900, 1_100, 600, 230_000, 50_000, 0, 300);
         _post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + 900, 1_100, 600));
-        assertEq(token.balanceOf(alice), 0);
+        assertEq(meter.claimableCredits(solar), 0);
         assertEq(meter.uncoveredConsumption(solar), 300);
         assertEq(meter.getMeter(solar).uncoveredWh, 300);
     }
@@ -317,7 +343,7 @@ contract SmartMeterTest is GridXFixture {
     function test_submitReadings_equalRegistersAccepted() public {
         _baselineSolar();
         assertEq(_post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + 900, 1_000, 200)), 1);
-        assertEq(token.totalSupply(), 0);
+        assertEq(meter.claimableCredits(solar), 0);
         assertEq(meter.uncoveredConsumption(solar), 0);
     }
 
@@ -335,7 +361,7 @@ contract SmartMeterTest is GridXFixture {
         _expectRejected(solar, 3, ISmartMeter.RejectionReason.TimestampNotAfterLast);
         vm.prank(oracleOperator);
         assertEq(meter.submitReadings(readings, signatures), 2);
-        assertEq(token.balanceOf(alice), 600);
+        assertEq(meter.claimableCredits(solar), 600);
         assertEq(meter.uncoveredConsumption(home), 400);
     }
 
@@ -346,7 +372,7 @@ contract SmartMeterTest is GridXFixture {
         _post(lost, _signed(HOME_KEY, lost));
         vm.warp(t0 + 1_800);
         _post(SOLAR_KEY, ReadingSigner.reading(solar, 3, t0 + 1_800, 2_000, 200));
-        assertEq(token.balanceOf(alice), 1_000, "the next reading carries the skipped energy");
+        assertEq(meter.claimableCredits(solar), 1_000, "the next reading carries the skipped energy");
     }
 
     // ─────────────────────────────────────────────────────────────── rejections
@@ -402,7 +428,7 @@ contract SmartMeterTest is GridXFixture {
         assertEq(_post(r, signature), 1);
         _expectRejected(solar, 2, ISmartMeter.RejectionReason.SequenceNotIncreasing);
         assertEq(_post(r, signature), 0);
-        assertEq(token.balanceOf(alice), 500, "a replay mints nothing");
+        assertEq(meter.claimableCredits(solar), 500, "a replay credits nothing");
     }
 
     function test_submitReadings_rejectsSignatureForAnotherChain() public {
@@ -479,6 +505,87 @@ contract SmartMeterTest is GridXFixture {
         _expectRejected(solar, 2, ISmartMeter.RejectionReason.ConsumptionExceedsCapacity);
         _post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + 900, 1_000, 200 + 2_501));
         assertEq(_post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + 900, 1_000 + 2_500, 200 + 2_500)), 1);
+    }
+
+    function test_submitReadings_registerRange() public {
+        uint64 max = meter.MAX_REGISTER_WH();
+        assertEq(max, type(uint48).max);
+        _expectRejected(solar, 1, ISmartMeter.RejectionReason.RegisterOutOfRange);
+        _post(SOLAR_KEY, ReadingSigner.reading(solar, 1, t0, max + 1, 0));
+        _expectRejected(solar, 1, ISmartMeter.RejectionReason.RegisterOutOfRange);
+        _post(SOLAR_KEY, ReadingSigner.reading(solar, 1, t0, 0, max + 1));
+        assertEq(_post(SOLAR_KEY, ReadingSigner.reading(solar, 1, t0, max - 2_500, max)), 1);
+        vm.warp(t0 + 900);
+        assertEq(_post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + 900, max, max)), 1);
+        assertEq(meter.claimableCredits(solar), 2_500);
+    }
+
+    // ─────────────────────────────────────────────────────────────── claimCredits
+
+    function test_claimCredits_mintsToOwnersWhoeverCalls() public {
+        _post(HOME_KEY, ReadingSigner.reading(home, 1, t0, 0, 0));
+        _baselineSolar();
+        _post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + 900, 1_700, 200));
+        _post(HOME_KEY, ReadingSigner.reading(home, 2, t0 + 900, 300, 100));
+
+        uint64[] memory ids = new uint64[](2);
+        ids[0] = solar;
+        ids[1] = home;
+        vm.expectEmit(address(meter));
+        emit ISmartMeter.CreditsClaimed(solar, alice, 700);
+        vm.expectEmit(address(meter));
+        emit ISmartMeter.CreditsClaimed(home, bob, 200);
+        vm.prank(stranger);
+        assertEq(meter.claimCredits(ids), 900);
+
+        assertEq(token.balanceOf(alice), 700);
+        assertEq(token.balanceOf(bob), 200);
+        assertEq(token.balanceOf(stranger), 0);
+        assertEq(meter.claimableCredits(solar), 0);
+        vm.prank(alice);
+        assertEq(meter.claimCredits(ids), 0, "nothing twice");
+        assertEq(token.totalSupply(), 900);
+    }
+
+    function test_claimCredits_revertsOnEmptyOrOversizedList() public {
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.SmartMeterInvalidClaimSize.selector, 0, 200));
+        meter.claimCredits(new uint64[](0));
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.SmartMeterInvalidClaimSize.selector, 201, 200));
+        meter.claimCredits(new uint64[](201));
+    }
+
+    function test_claimCredits_revertsOnUnknownMeter() public {
+        uint64[] memory ids = new uint64[](1);
+        ids[0] = 404;
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.SmartMeterUnknownMeter.selector, 404));
+        meter.claimCredits(ids);
+    }
+
+    function test_claimCredits_revertsWhilePaused() public {
+        _baselineSolar();
+        _post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + 900, 1_700, 200));
+        vm.prank(guardian);
+        grid.pause();
+        vm.expectRevert(ISmartMeter.SmartMeterSystemPaused.selector);
+        _claim(solar);
+        grid.unpause();
+        assertEq(_claim(solar), 700, "credits wait out the pause");
+    }
+
+    function test_claimCredits_revertsBeforeTokenIsWired() public {
+        SmartMeter unwired = new SmartMeter(address(manager), grid, FUTURE_SKEW);
+        _assign(address(unwired), 3, unwired.registerMeter.selector);
+        vm.prank(registrar);
+        uint64 id = unwired.registerMeter(alice, zone, ISmartMeter.MeterKind.SolarProsumer, alice, 1, "U-1");
+        uint64[] memory ids = new uint64[](1);
+        ids[0] = id;
+        vm.expectRevert(ISmartMeter.SmartMeterEnergyTokenNotSet.selector);
+        unwired.claimCredits(ids);
+    }
+
+    function test_claimableCredits_revertsOnUnknownMeter() public {
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.SmartMeterUnknownMeter.selector, 9));
+        meter.claimableCredits(9);
     }
 
     // ─────────────────────────────────────────────────────────────── daily totals
@@ -569,7 +676,7 @@ contract SmartMeterTest is GridXFixture {
         uint64 produced = overByOne ? maxWh + 1 : maxWh;
         uint256 accepted = _post(SOLAR_KEY, ReadingSigner.reading(solar, 2, t0 + elapsed, produced, 0));
         assertEq(accepted, overByOne ? 0 : 1);
-        assertEq(token.balanceOf(alice), overByOne ? 0 : produced);
+        assertEq(meter.claimableCredits(solar), overByOne ? 0 : produced);
     }
 
     /// Whatever the readings, credits minted minus consumption owed equals net metered energy since the
@@ -589,7 +696,9 @@ contract SmartMeterTest is GridXFixture {
             assertEq(_post(SOLAR_KEY, ReadingSigner.reading(solar, i + 2, timestamp, production, consumption)), 1);
         }
         int256 net = int256(uint256(production - 10_000)) - int256(uint256(consumption - 5_000));
-        assertEq(int256(token.balanceOf(alice)) - int256(uint256(meter.uncoveredConsumption(solar))), net);
+        assertEq(int256(uint256(meter.claimableCredits(solar))) - int256(uint256(meter.uncoveredConsumption(solar))), net);
+        _claim(solar);
+        assertEq(token.balanceOf(alice) + meter.claimableCredits(solar), token.totalSupply());
 
         uint256 dailyProduction;
         uint256 dailyConsumption;

@@ -4,12 +4,14 @@ pragma solidity 0.8.28;
 /// @title ISmartMeter
 /// @notice The meter registry and the only way energy enters GridX. Oracle operators post batches of
 /// EIP-712 readings, each signed by the meter's own device key, carrying cumulative production and
-/// consumption registers. A good reading mints its surplus to the meter's owner as EnergyToken and adds
-/// its deficit to the meter's uncovered consumption; a bad one is skipped with `ReadingRejected` and never
-/// blocks the rest of the batch.
+/// consumption registers. A good reading credits its surplus to the meter (minted as EnergyToken to the
+/// meter's owner by `claimCredits`, which anyone may call) and adds its deficit to the meter's uncovered
+/// consumption; a bad one is skipped with `ReadingRejected` and never blocks the rest of the batch.
 /// @dev Cumulative registers mean a lost or rejected reading loses no energy: the next accepted reading
 /// carries the difference. The first accepted reading of a meter is its baseline: it records the
-/// registers and mints nothing (energy metered before registration is not GridX's to credit).
+/// registers and credits nothing (energy metered before registration is not GridX's to credit).
+/// Credits accrue on the meter and are minted in bulk because a per-reading ERC-20 mint to a different
+/// owner each time costs more than the reading itself; the owner (or the dApp, or a keeper) claims them.
 interface ISmartMeter {
     // ─────────────────────────────────────────────────────────────── types
 
@@ -33,7 +35,8 @@ interface ISmartMeter {
         ProductionRegisterDecreased,
         ConsumptionRegisterDecreased,
         ProductionExceedsCapacity,
-        ConsumptionExceedsCapacity
+        ConsumptionExceedsCapacity,
+        RegisterOutOfRange
     }
 
     /// @notice A device-signed meter reading (the EIP-712 `Reading` struct). Registers are cumulative
@@ -56,7 +59,17 @@ interface ISmartMeter {
         bool active;
         address deviceSigner;
         uint32 ratedCapacityW;
+        uint64 claimableWh;
         uint64 uncoveredWh;
+    }
+
+    /// @notice The state a meter's latest accepted reading left: sequence number, time and registers.
+    /// Voltage and frequency are in that reading's `ReadingAccepted` event, not in storage.
+    struct LatestReading {
+        uint64 seq;
+        uint64 timestamp;
+        uint64 productionWh;
+        uint64 consumptionWh;
     }
 
     // ─────────────────────────────────────────────────────────────── errors
@@ -89,6 +102,8 @@ interface ISmartMeter {
     error SmartMeterCallerNotEnergyToken(address caller);
     /// @notice A redemption above the meter's uncovered consumption.
     error SmartMeterInsufficientUncovered(uint64 meterId, uint64 uncoveredWh, uint64 requestedWh);
+    /// @notice A claim names 1 to MAX_BATCH_SIZE meters.
+    error SmartMeterInvalidClaimSize(uint256 size, uint256 maxSize);
     /// @notice The allowed clock skew must be at most MAX_FUTURE_SKEW_LIMIT seconds.
     error SmartMeterInvalidFutureSkew(uint32 maxFutureSkewSeconds);
 
@@ -116,19 +131,23 @@ interface ISmartMeter {
     event MaxFutureSkewUpdated(uint32 maxFutureSkewSeconds);
     /// @notice The EnergyToken was wired.
     event EnergyTokenSet(address indexed energyToken);
-    /// @notice A reading was accepted. Registers are cumulative; `surplusWh` was minted to the owner and
-    /// `deficitWh` added to the meter's uncovered consumption.
+    /// @notice A reading was accepted. Registers are cumulative; `surplusWh` was credited to the meter
+    /// (claimable by its owner) and `deficitWh` added to the meter's uncovered consumption.
     event ReadingAccepted(
         uint64 indexed meterId,
         uint64 seq,
         uint64 timestamp,
         uint64 productionWh,
         uint64 consumptionWh,
+        uint32 voltage_mV,
+        uint32 frequency_mHz,
         uint64 surplusWh,
         uint64 deficitWh
     );
     /// @notice A reading was skipped; the rest of its batch went on.
     event ReadingRejected(uint64 indexed meterId, uint64 seq, RejectionReason reason);
+    /// @notice A meter's accrued credits were minted to its owner.
+    event CreditsClaimed(uint64 indexed meterId, address indexed owner, uint64 amountWh);
     /// @notice `amountWh` of a meter's uncovered consumption was covered by redeeming credits.
     event ConsumptionCovered(uint64 indexed meterId, address indexed account, uint64 amountWh, uint64 uncoveredWh);
 
@@ -152,8 +171,16 @@ interface ISmartMeter {
 
     // ─────────────────────────────────────────────────────────────── owners
 
-    /// @notice Hands a meter to `newOwner` (the caller must own it).
+    /// @notice Hands a meter to `newOwner` (the caller must own it). Credits the meter earned so far are
+    /// minted to the caller first; uncovered consumption stays with the meter.
     function transferMeterOwnership(uint64 meterId, address newOwner) external;
+
+    // ─────────────────────────────────────────────────────────────── anyone
+
+    /// @notice Mints every listed meter's accrued credits to that meter's owner. Anyone may call it (the
+    /// owner, the dApp, a keeper); the credits always go to the owner. Not while the system is paused.
+    /// @return totalWh Credits minted in all.
+    function claimCredits(uint64[] calldata meterIds) external returns (uint256 totalWh);
 
     // ─────────────────────────────────────────────────────────────── oracle operators (ORACLE_OPERATOR)
 
@@ -190,7 +217,9 @@ interface ISmartMeter {
     /// @notice The meter id registered for `serial`, or 0.
     function meterIdBySerial(string calldata serial) external view returns (uint64);
     /// @notice The latest accepted reading of a meter (all zero before the first).
-    function getLatestReading(uint64 meterId) external view returns (Reading memory);
+    function getLatestReading(uint64 meterId) external view returns (LatestReading memory);
+    /// @notice Credits a meter has earned and not yet claimed, in Wh.
+    function claimableCredits(uint64 meterId) external view returns (uint64);
     /// @notice Wh produced by a meter in UTC day `day` (= timestamp / 86400), by the readings stamped that day.
     function getDailyProduction(uint64 meterId, uint32 day) external view returns (uint64);
     /// @notice Wh consumed by a meter in UTC day `day`, by the readings stamped that day.
