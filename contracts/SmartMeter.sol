@@ -7,6 +7,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {IGridManagement} from "./interfaces/IGridManagement.sol";
 import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
+import {MeterCursor, MeterCursorLib} from "./libraries/MeterCursor.sol";
 
 /// @title SmartMeter
 /// @notice Meter registry and verified-reading ingestion; the only minter of EnergyToken.
@@ -46,18 +47,6 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
         bool active;
     }
 
-    /// @dev Read and written once by every reading: one slot (256 bits). `seq` fits by the SequenceTooLarge
-    /// check, `timestamp` by the future-skew check until 2106, the registers by RegisterOutOfRange, and
-    /// `claimableWh` / `uncoveredWh` because they never exceed the register movement that produced them.
-    struct Cursor {
-        uint32 seq;
-        uint32 timestamp;
-        uint48 productionWh;
-        uint48 consumptionWh;
-        uint48 claimableWh;
-        uint48 uncoveredWh;
-    }
-
     /// @dev Touched on the first reading of each UTC day: the day of the latest reading and the registers
     /// as they stood before that day's first reading (one slot).
     struct DayStart {
@@ -79,7 +68,10 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
 
     uint64 private _meterCount;
     mapping(uint64 meterId => Identity) private _identities;
-    mapping(uint64 meterId => Cursor) private _cursors;
+    /// @dev Read and written once by every reading (see MeterCursor). `seq` fits by the SequenceTooLarge
+    /// check, `timestamp` by the future-skew check until 2106, the registers by RegisterOutOfRange, and the
+    /// claimable credits and uncovered consumption because they never exceed the registers they come from.
+    mapping(uint64 meterId => MeterCursor) private _cursors;
     mapping(uint64 meterId => address owner) private _owners;
     mapping(uint64 meterId => DayStart) private _dayStarts;
     mapping(uint64 meterId => mapping(uint32 day => DailyTotals)) private _closedDays;
@@ -226,13 +218,13 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     function coverConsumption(uint64 meterId, address account, uint64 amountWh) external {
         require(msg.sender == address(_energyToken), SmartMeterCallerNotEnergyToken(msg.sender));
         require(_owners[meterId] == account, SmartMeterNotMeterOwner(meterId, account));
-        Cursor storage cursor = _cursors[meterId];
-        uint64 uncovered = cursor.uncoveredWh;
+        MeterCursor cursor = _cursors[meterId];
+        uint64 uncovered = cursor.uncoveredWh();
         require(uncovered >= amountWh, SmartMeterInsufficientUncovered(meterId, uncovered, amountWh));
         unchecked {
             uncovered -= amountWh;
         }
-        cursor.uncoveredWh = uint48(uncovered);
+        _cursors[meterId] = cursor.withUncovered(uncovered);
         emit ConsumptionCovered(meterId, account, amountWh, uncovered);
     }
 
@@ -252,7 +244,7 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     function getMeter(uint64 meterId) external view returns (Meter memory) {
         address owner = _existingOwner(meterId);
         Identity storage identity = _identities[meterId];
-        Cursor storage cursor = _cursors[meterId];
+        MeterCursor cursor = _cursors[meterId];
         return Meter({
             owner: owner,
             zone: identity.zone,
@@ -260,8 +252,8 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
             active: identity.active,
             deviceSigner: identity.deviceSigner,
             ratedCapacityW: identity.ratedCapacityW,
-            claimableWh: cursor.claimableWh,
-            uncoveredWh: cursor.uncoveredWh
+            claimableWh: cursor.claimableWh(),
+            uncoveredWh: cursor.uncoveredWh()
         });
     }
 
@@ -273,39 +265,39 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     /// @inheritdoc ISmartMeter
     function getLatestReading(uint64 meterId) external view returns (LatestReading memory) {
         _existingOwner(meterId);
-        Cursor storage cursor = _cursors[meterId];
+        MeterCursor cursor = _cursors[meterId];
         return LatestReading({
-            seq: cursor.seq,
-            timestamp: cursor.timestamp,
-            productionWh: cursor.productionWh,
-            consumptionWh: cursor.consumptionWh
+            seq: cursor.seq(),
+            timestamp: cursor.timestamp(),
+            productionWh: cursor.productionWh(),
+            consumptionWh: cursor.consumptionWh()
         });
     }
 
     /// @inheritdoc ISmartMeter
     function claimableCredits(uint64 meterId) external view returns (uint64) {
         _existingOwner(meterId);
-        return _cursors[meterId].claimableWh;
+        return _cursors[meterId].claimableWh();
     }
 
     /// @inheritdoc ISmartMeter
     function getDailyProduction(uint64 meterId, uint32 day) external view returns (uint64) {
-        (bool current, Cursor storage cursor, DayStart storage start) = _currentDay(meterId, day);
-        if (current) return cursor.productionWh - start.productionWh;
+        (bool current, MeterCursor cursor, DayStart storage start) = _currentDay(meterId, day);
+        if (current) return cursor.productionWh() - start.productionWh;
         return _closedDays[meterId][day].productionWh;
     }
 
     /// @inheritdoc ISmartMeter
     function getDailyConsumption(uint64 meterId, uint32 day) external view returns (uint64) {
-        (bool current, Cursor storage cursor, DayStart storage start) = _currentDay(meterId, day);
-        if (current) return cursor.consumptionWh - start.consumptionWh;
+        (bool current, MeterCursor cursor, DayStart storage start) = _currentDay(meterId, day);
+        if (current) return cursor.consumptionWh() - start.consumptionWh;
         return _closedDays[meterId][day].consumptionWh;
     }
 
     /// @inheritdoc ISmartMeter
     function uncoveredConsumption(uint64 meterId) external view returns (uint64) {
         _existingOwner(meterId);
-        return _cursors[meterId].uncoveredWh;
+        return _cursors[meterId].uncoveredWh();
     }
 
     /// @inheritdoc ISmartMeter
@@ -321,12 +313,12 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     // ─────────────────────────────────────────────────────────────── internal: readings
 
     /// @dev Verifies one reading and applies it; returns false (after emitting why) to skip it.
-    function _processReading(Reading calldata r, bytes calldata signature, uint256 latestAllowed)
+    function _processReading(Reading memory r, bytes calldata signature, uint256 latestAllowed)
         private
         returns (bool)
     {
         Identity memory identity = _identities[r.meterId];
-        Cursor memory cursor = _cursors[r.meterId];
+        MeterCursor cursor = _cursors[r.meterId];
         (bool ok, RejectionReason reason) = _verifyReading(r, signature, identity, cursor, latestAllowed);
         if (!ok) {
             emit ReadingRejected(r.meterId, r.seq, reason);
@@ -338,10 +330,10 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
 
     /// @dev Every check of a reading, cheapest and most telling first.
     function _verifyReading(
-        Reading calldata r,
+        Reading memory r,
         bytes calldata signature,
         Identity memory identity,
-        Cursor memory cursor,
+        MeterCursor cursor,
         uint256 latestAllowed
     ) private view returns (bool ok, RejectionReason reason) {
         if (identity.deviceSigner == address(0)) return (false, RejectionReason.UnknownMeter);
@@ -352,22 +344,26 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
                 return (false, RejectionReason.InvalidSignature);
             }
         }
-        if (r.seq <= cursor.seq) return (false, RejectionReason.SequenceNotIncreasing);
+        uint64 lastSeq = cursor.seq();
+        uint64 lastTimestamp = cursor.timestamp();
+        uint64 lastProductionWh = cursor.productionWh();
+        uint64 lastConsumptionWh = cursor.consumptionWh();
+        if (r.seq <= lastSeq) return (false, RejectionReason.SequenceNotIncreasing);
         if (r.seq > type(uint32).max) return (false, RejectionReason.SequenceTooLarge);
-        if (r.timestamp <= cursor.timestamp) return (false, RejectionReason.TimestampNotAfterLast);
+        if (r.timestamp <= lastTimestamp) return (false, RejectionReason.TimestampNotAfterLast);
         if (r.timestamp > latestAllowed) return (false, RejectionReason.TimestampInFuture);
         if (r.productionWh > MAX_REGISTER_WH || r.consumptionWh > MAX_REGISTER_WH) {
             return (false, RejectionReason.RegisterOutOfRange);
         }
-        if (r.productionWh < cursor.productionWh) return (false, RejectionReason.ProductionRegisterDecreased);
-        if (r.consumptionWh < cursor.consumptionWh) return (false, RejectionReason.ConsumptionRegisterDecreased);
-        if (cursor.timestamp != 0) {
+        if (r.productionWh < lastProductionWh) return (false, RejectionReason.ProductionRegisterDecreased);
+        if (r.consumptionWh < lastConsumptionWh) return (false, RejectionReason.ConsumptionRegisterDecreased);
+        if (lastTimestamp != 0) {
             // Energy = power × time: at most ratedCapacityW × elapsed seconds / 3600 Wh, compared exactly.
-            uint256 maxWhTimes3600 = uint256(identity.ratedCapacityW) * (r.timestamp - cursor.timestamp);
-            if (uint256(r.productionWh - cursor.productionWh) * 1 hours > maxWhTimes3600) {
+            uint256 maxWhTimes3600 = uint256(identity.ratedCapacityW) * (r.timestamp - lastTimestamp);
+            if (uint256(r.productionWh - lastProductionWh) * 1 hours > maxWhTimes3600) {
                 return (false, RejectionReason.ProductionExceedsCapacity);
             }
-            if (uint256(r.consumptionWh - cursor.consumptionWh) * 1 hours > maxWhTimes3600) {
+            if (uint256(r.consumptionWh - lastConsumptionWh) * 1 hours > maxWhTimes3600) {
                 return (false, RejectionReason.ConsumptionExceedsCapacity);
             }
         }
@@ -375,31 +371,32 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     }
 
     /// @dev Records a verified reading: credits the surplus, books the deficit, rolls the daily totals.
-    function _applyReading(Reading calldata r, Cursor memory cursor) private {
+    function _applyReading(Reading memory r, MeterCursor cursor) private {
+        uint64 lastTimestamp = cursor.timestamp();
+        uint64 claimableWh = cursor.claimableWh();
+        uint64 uncoveredWh = cursor.uncoveredWh();
         uint64 surplusWh;
         uint64 deficitWh;
         uint32 day = uint32(r.timestamp / 1 days);
-        if (cursor.timestamp == 0) {
+        if (lastTimestamp == 0) {
             // Baseline: registers only, nothing credited or owed.
             _dayStarts[r.meterId] = DayStart({day: day, productionWh: r.productionWh, consumptionWh: r.consumptionWh});
         } else {
             unchecked {
                 // Verified monotonic above, so the differences cannot wrap.
-                uint64 producedWh = r.productionWh - cursor.productionWh;
-                uint64 consumedWh = r.consumptionWh - cursor.consumptionWh;
+                uint64 producedWh = r.productionWh - cursor.productionWh();
+                uint64 consumedWh = r.consumptionWh - cursor.consumptionWh();
                 if (producedWh > consumedWh) surplusWh = producedWh - consumedWh;
                 else deficitWh = consumedWh - producedWh;
             }
-            // Checked: both sums stay below MAX_REGISTER_WH by construction; a wrap would be a bug, so revert.
-            cursor.claimableWh += uint48(surplusWh);
-            cursor.uncoveredWh += uint48(deficitWh);
-            if (day != cursor.timestamp / 1 days) _closeDay(r.meterId, day, cursor);
+            // Both stay ≤ MAX_REGISTER_WH: claimable credit never exceeds the production register, uncovered
+            // consumption never exceeds the consumption register.
+            claimableWh += surplusWh;
+            uncoveredWh += deficitWh;
+            if (day != lastTimestamp / 1 days) _closeDay(r.meterId, day, cursor);
         }
-        cursor.seq = uint32(r.seq);
-        cursor.timestamp = uint32(r.timestamp);
-        cursor.productionWh = uint48(r.productionWh);
-        cursor.consumptionWh = uint48(r.consumptionWh);
-        _cursors[r.meterId] = cursor;
+        _cursors[r.meterId] =
+            MeterCursorLib.pack(r.seq, r.timestamp, r.productionWh, r.consumptionWh, claimableWh, uncoveredWh);
         emit ReadingAccepted(
             r.meterId,
             r.seq,
@@ -415,17 +412,18 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
 
     /// @dev Freezes the totals of the meter's current day (the registers in `previous`, the cursor before
     /// this reading) and opens `newDay` at those registers.
-    function _closeDay(uint64 meterId, uint32 newDay, Cursor memory previous) private {
+    function _closeDay(uint64 meterId, uint32 newDay, MeterCursor previous) private {
         DayStart storage start = _dayStarts[meterId];
+        uint64 productionWh = previous.productionWh();
+        uint64 consumptionWh = previous.consumptionWh();
         _closedDays[meterId][start.day] = DailyTotals({
-            productionWh: previous.productionWh - start.productionWh,
-            consumptionWh: previous.consumptionWh - start.consumptionWh
+            productionWh: productionWh - start.productionWh,
+            consumptionWh: consumptionWh - start.consumptionWh
         });
-        _dayStarts[meterId] =
-            DayStart({day: newDay, productionWh: previous.productionWh, consumptionWh: previous.consumptionWh});
+        _dayStarts[meterId] = DayStart({day: newDay, productionWh: productionWh, consumptionWh: consumptionWh});
     }
 
-    function _readingDigest(Reading calldata r) private view returns (bytes32) {
+    function _readingDigest(Reading memory r) private view returns (bytes32) {
         return _hashTypedDataV4(
             keccak256(
                 abi.encode(
@@ -446,10 +444,10 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
 
     /// @dev Mints a meter's accrued credits to `owner`; returns how many.
     function _claim(uint64 meterId, address owner, IEnergyToken token) private returns (uint64 amountWh) {
-        Cursor storage cursor = _cursors[meterId];
-        amountWh = cursor.claimableWh;
+        MeterCursor cursor = _cursors[meterId];
+        amountWh = cursor.claimableWh();
         if (amountWh == 0) return 0;
-        cursor.claimableWh = 0;
+        _cursors[meterId] = cursor.withClaimable(0);
         emit CreditsClaimed(meterId, owner, amountWh);
         token.mint(owner, amountWh); // GridX's own token: no hooks, no re-entry
     }
@@ -465,12 +463,12 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     function _currentDay(uint64 meterId, uint32 day)
         private
         view
-        returns (bool current, Cursor storage cursor, DayStart storage start)
+        returns (bool current, MeterCursor cursor, DayStart storage start)
     {
         _existingOwner(meterId);
         cursor = _cursors[meterId];
         start = _dayStarts[meterId];
-        current = cursor.timestamp != 0 && day == start.day;
+        current = cursor.timestamp() != 0 && day == start.day;
     }
 
     function _existingOwner(uint64 meterId) private view returns (address owner) {

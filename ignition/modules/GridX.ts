@@ -1,0 +1,72 @@
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import type { Future } from "@nomicfoundation/ignition-core";
+import {
+  type DeploymentPlan,
+  planFrom,
+  readParametersFile,
+  resolveParametersFile,
+  ROLES_MODULE_ID,
+  ZONES_MODULE_ID,
+} from "../lib/deploymentPlan.ts";
+import { ROLES, type RoleName } from "../lib/permissions.ts";
+import GridXCoreModule from "./GridXCore.ts";
+import GridXOraclesModule from "./GridXOracles.ts";
+import GridXPermissionsModule from "./GridXPermissions.ts";
+import MockStablecoinModule from "./MockStablecoin.ts";
+
+/**
+ * The whole GridX system: core, oracles, the permission table, role grants, zones with their grid
+ * operators, and the local payment token. The number of zones and role members comes from `plan`
+ * (see `../lib/deploymentPlan.ts`); the default export builds it from the parameters file the deploy
+ * command is given.
+ */
+export function buildGridXModule(plan: DeploymentPlan) {
+  const rolesModule = buildModule(ROLES_MODULE_ID, (m) => {
+    const { accessManager } = m.useModule(GridXCoreModule);
+    const members: Array<[RoleName, string[]]> = [
+      ["GRID_OPERATOR", plan.gridOperators],
+      ["ORACLE_OPERATOR", plan.oracleOperators],
+      ["METER_REGISTRAR", plan.meterRegistrars],
+      ["GUARDIAN", plan.guardians],
+    ];
+    for (const [role, accounts] of members) {
+      for (const account of accounts) {
+        m.call(accessManager, "grantRole", [ROLES[role], account, 0], { id: `grant_${role}_${account}` });
+      }
+    }
+    return { accessManager };
+  });
+
+  const zonesModule = buildModule(ZONES_MODULE_ID, (m) => {
+    const { gridManagement } = m.useModule(GridXCoreModule);
+    // Zone ids are assigned in creation order, so each creation waits for the previous one.
+    let previous: Future | undefined;
+    plan.zones.forEach(({ config, operators }, index) => {
+      const key = `zone${index + 1}_${config.name.replace(/[^A-Za-z0-9]/g, "_")}`;
+      const created = m.call(gridManagement, "createZone", [config], {
+        id: `create_${key}`,
+        after: previous === undefined ? [] : [previous],
+      });
+      const zoneId = m.readEventArgument(created, "ZoneCreated", "zone", { id: `${key}_id` });
+      for (const operator of operators) {
+        m.call(gridManagement, "setZoneOperator", [zoneId, operator, true], { id: `operator_${key}_${operator}` });
+      }
+      previous = created;
+    });
+    return { gridManagement };
+  });
+
+  return buildModule("GridX", (m) => {
+    const core = m.useModule(GridXCoreModule);
+    const oracles = m.useModule(GridXOraclesModule);
+    const { mockStablecoin } = m.useModule(MockStablecoinModule);
+    m.useModule(GridXPermissionsModule);
+    m.useModule(rolesModule);
+    m.useModule(zonesModule);
+    return { ...core, ...oracles, mockStablecoin };
+  });
+}
+
+const parameters = await readParametersFile(resolveParametersFile());
+
+export default buildGridXModule(planFrom(parameters));

@@ -1,0 +1,391 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import GridXModule from "../ignition/modules/GridX.ts";
+import type { BaseContract, FunctionFragment, Interface, ParamType } from "ethers";
+import { type ZoneConfig, readParametersFile, resolveParametersFile } from "../ignition/lib/deploymentPlan.ts";
+
+const { ethers, ignition, networkHelpers } = await network.create();
+
+/** The parameters the default GridX module was shaped from (ignition/parameters/localhost.json unless overridden). */
+const parameters = await readParametersFile(resolveParametersFile());
+
+/** Role ids of contracts/libraries/Roles.sol, restated here so the test does not trust the deployment's copy. */
+const ADMIN = 0n;
+const GRID_OPERATOR = 1n;
+const ORACLE_OPERATOR = 2n;
+const METER_REGISTRAR = 3n;
+const GUARDIAN = 4n;
+
+/** The permission table an auditor expects, written out by hand. */
+const ORACLE_ADMIN_FUNCTIONS = { setQuorum: ADMIN, setHeartbeat: ADMIN, setFieldConfig: ADMIN };
+const EXPECTED_FUNCTION_ROLES = {
+  gridManagement: {
+    createZone: ADMIN,
+    setZoneActive: ADMIN,
+    setFeeSchedule: ADMIN,
+    setCapacity: ADMIN,
+    setEmissionFactor: ADMIN,
+    setTreasury: ADMIN,
+    setComplianceLimits: ADMIN,
+    setTradingInterval: ADMIN,
+    setZoneOperator: ADMIN,
+    unpause: ADMIN,
+    haltZone: GRID_OPERATOR,
+    resumeZone: GRID_OPERATOR,
+    pause: GUARDIAN,
+  },
+  smartMeter: {
+    registerMeter: METER_REGISTRAR,
+    setMeterActive: METER_REGISTRAR,
+    setDeviceSigner: METER_REGISTRAR,
+    setRatedCapacity: METER_REGISTRAR,
+    submitReadings: ORACLE_OPERATOR,
+    setMaxFutureSkew: ADMIN,
+    setEnergyToken: ADMIN,
+  },
+  priceOracle: ORACLE_ADMIN_FUNCTIONS,
+  gridOracle: ORACLE_ADMIN_FUNCTIONS,
+  weatherOracle: ORACLE_ADMIN_FUNCTIONS,
+} as const;
+
+/** State-changing functions that are deliberately not AccessManager-restricted. */
+const PUBLIC_FUNCTIONS = {
+  gridManagement: ["setAuthority"], // AccessManaged: only the current authority may call it
+  // claimCredits: anyone (owner, dApp, keeper); the credits only ever go to each meter's owner.
+  // transferMeterOwnership / coverConsumption: checked by the contract (meter owner / EnergyToken).
+  smartMeter: ["setAuthority", "claimCredits", "transferMeterOwnership", "coverConsumption"],
+  priceOracle: ["setAuthority", "submitReport"], // quorum-signature-checked; anyone may relay
+  gridOracle: ["setAuthority", "submitReport"],
+  weatherOracle: ["setAuthority", "submitReport"],
+} as const;
+
+type Target = keyof typeof EXPECTED_FUNCTION_ROLES;
+
+async function deployGridX() {
+  const deployed = await ignition.deploy(GridXModule, { parameters });
+  const contracts = {
+    manager: await ethers.getContractAt("GridXAccessManager", await deployed.accessManager.getAddress()),
+    gridManagement: await ethers.getContractAt("GridManagement", await deployed.gridManagement.getAddress()),
+    smartMeter: await ethers.getContractAt("SmartMeter", await deployed.smartMeter.getAddress()),
+    energyToken: await ethers.getContractAt("EnergyToken", await deployed.energyToken.getAddress()),
+    mockStablecoin: await ethers.getContractAt("MockStablecoin", await deployed.mockStablecoin.getAddress()),
+    priceOracle: await ethers.getContractAt("PriceOracle", await deployed.priceOracle.getAddress()),
+    gridOracle: await ethers.getContractAt("GridOracle", await deployed.gridOracle.getAddress()),
+    weatherOracle: await ethers.getContractAt("WeatherOracle", await deployed.weatherOracle.getAddress()),
+  };
+  return contracts;
+}
+
+/** The selector of `name` on a contract of any type (the targets' typed interfaces differ). */
+function selectorOf(contract: { interface: unknown }, name: string): string {
+  const fragment = (contract.interface as Interface).getFunction(name);
+  if (fragment === null) throw new Error(`no function ${name}`);
+  return fragment.selector;
+}
+
+/**
+ * Zero-valued arguments for `fragment`: enough to reach its access check, since `restricted` is the
+ * first modifier of every restricted function and runs before any other check.
+ */
+function zeroArguments(fragment: FunctionFragment): unknown[] {
+  return fragment.inputs.map(zeroValue);
+}
+
+function zeroValue(param: ParamType): unknown {
+  if (param.isArray()) return Array.from({ length: Math.max(param.arrayLength, 0) }, () => zeroValue(param.arrayChildren));
+  if (param.isTuple()) return param.components.map(zeroValue);
+  if (param.baseType === "address") return ethers.ZeroAddress;
+  if (param.baseType === "bool") return false;
+  if (param.baseType === "string") return "";
+  if (param.baseType === "bytes") return "0x";
+  const fixedBytes = /^bytes(\d+)$/.exec(param.baseType);
+  if (fixedBytes !== null) return ethers.zeroPadValue("0x", Number(fixedBytes[1]));
+  return 0n; // uintN / intN
+}
+
+/** Parameter block of a module, typed loosely: the values are checked against the chain, not trusted. */
+function block(moduleId: string): Record<string, any> {
+  return parameters[moduleId] as Record<string, any>;
+}
+
+describe("Deployment (ignition/modules/GridX.ts)", function () {
+  describe("contracts", function () {
+    it("answers every managed contract to one AccessManager whose only ADMIN is the deployer", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const [deployer, ...others] = await ethers.getSigners();
+      const managerAddress = await c.manager.getAddress();
+
+      for (const target of [c.gridManagement, c.smartMeter, c.priceOracle, c.gridOracle, c.weatherOracle]) {
+        expect(await target.authority()).to.equal(managerAddress);
+      }
+      expect(await c.manager.hasRole(ADMIN, deployer.address)).to.deep.equal([true, 0n]);
+      for (const other of others) expect((await c.manager.hasRole(ADMIN, other.address))[0]).to.equal(false);
+    });
+
+    it("wires SmartMeter and EnergyToken to each other", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+
+      expect(await c.smartMeter.energyToken()).to.equal(await c.energyToken.getAddress());
+      expect(await c.energyToken.smartMeter()).to.equal(await c.smartMeter.getAddress());
+      expect(await c.energyToken.decimals()).to.equal(3n);
+      await expect(c.smartMeter.setEnergyToken(await c.mockStablecoin.getAddress()))
+        .to.be.revertedWithCustomError(c.smartMeter, "SmartMeterEnergyTokenAlreadySet")
+        .withArgs(await c.energyToken.getAddress());
+    });
+
+    it("applies the core parameters", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const core = block("GridXCore");
+
+      expect(await c.gridManagement.tradingInterval()).to.equal(BigInt(core.tradingIntervalSeconds));
+      expect(await c.smartMeter.maxFutureSkew()).to.equal(BigInt(core.maxFutureSkewSeconds));
+      expect(await c.mockStablecoin.decimals()).to.equal(6n);
+    });
+
+    it("configures each oracle's quorum, heartbeat and field bounds from the parameters", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const oracles = block("GridXOracles");
+      const gridAddress = await c.gridManagement.getAddress();
+
+      for (const [oracle, prefix] of [
+        [c.priceOracle, "price"],
+        [c.gridOracle, "grid"],
+        [c.weatherOracle, "weather"],
+      ] as const) {
+        expect(await oracle.gridManagement()).to.equal(gridAddress);
+        expect(await oracle.quorum()).to.equal(BigInt(oracles.quorum));
+        expect(await oracle.heartbeat()).to.equal(BigInt(oracles[`${prefix}HeartbeatSeconds`]));
+        const fields = oracles[`${prefix}Fields`] as Array<{ min: number; max: number; maxDeviationBps: number }>;
+        expect(await oracle.fieldCount()).to.equal(BigInt(fields.length));
+        for (const [index, field] of fields.entries()) {
+          const [min, max, maxDeviationBps] = await oracle.fieldConfig(index);
+          expect([min, max, maxDeviationBps]).to.deep.equal([
+            BigInt(field.min),
+            BigInt(field.max),
+            BigInt(field.maxDeviationBps),
+          ]);
+        }
+      }
+    });
+  });
+
+  describe("permission table", function () {
+    it("assigns every restricted function to its role", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+
+      for (const [target, functionRoles] of Object.entries(EXPECTED_FUNCTION_ROLES) as Array<[Target, Record<string, bigint>]>) {
+        const contract = c[target];
+        for (const [name, role] of Object.entries(functionRoles)) {
+          const selector = selectorOf(contract, name);
+          expect(await c.manager.getTargetFunctionRole(await contract.getAddress(), selector), `${target}.${name}`).to.equal(role);
+        }
+      }
+    });
+
+    it("leaves no state-changing function out of the table unless it is public by design", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+
+      for (const target of Object.keys(EXPECTED_FUNCTION_ROLES) as Target[]) {
+        const stateChanging: string[] = [];
+        (c[target].interface as Interface).forEachFunction((fragment) => {
+          if (!fragment.constant) stateChanging.push(fragment.name);
+        });
+        stateChanging.sort();
+        const covered = [...Object.keys(EXPECTED_FUNCTION_ROLES[target]), ...PUBLIC_FUNCTIONS[target]].sort();
+        expect(stateChanging, target).to.deep.equal(covered);
+      }
+    });
+
+    it("agrees with the contracts: a stranger is refused every function in the table and no public one", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const stranger = (await ethers.getSigners()).at(-1)!;
+
+      for (const target of Object.keys(EXPECTED_FUNCTION_ROLES) as Target[]) {
+        const contract = c[target];
+        const asStranger = contract.connect(stranger) as unknown as BaseContract;
+        const restricted = new Set(Object.keys(EXPECTED_FUNCTION_ROLES[target]));
+        // setAuthority is AccessManaged's own: it refuses everyone but the current authority.
+        const open = PUBLIC_FUNCTIONS[target].filter((name) => name !== "setAuthority");
+        for (const name of [...restricted, ...open]) {
+          const fragment = (contract.interface as Interface).getFunction(name);
+          if (fragment === null) throw new Error(`no function ${name}`);
+          const call = asStranger.getFunction(fragment.format()).staticCall(...zeroArguments(fragment));
+          if (restricted.has(name)) {
+            await expect(call, `${target}.${name}`)
+              .to.be.revertedWithCustomError(contract, "AccessManagedUnauthorized")
+              .withArgs(stranger.address);
+          } else {
+            await expect(call, `${target}.${name}`).to.not.be.revertedWithCustomError(contract, "AccessManagedUnauthorized");
+          }
+        }
+      }
+    });
+
+    it("states the whole table in TargetFunctionRoleUpdated events, ADMIN functions included", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const expected = new Set<string>();
+      for (const [target, functionRoles] of Object.entries(EXPECTED_FUNCTION_ROLES) as Array<[Target, Record<string, bigint>]>) {
+        const address = await c[target].getAddress();
+        for (const [name, role] of Object.entries(functionRoles)) {
+          expected.add(`${address}:${selectorOf(c[target], name)}:${role}`);
+        }
+      }
+
+      const events = await c.manager.queryFilter(c.manager.filters.TargetFunctionRoleUpdated());
+      const emitted = events.map(({ args }) => `${args.target}:${args.selector}:${args.roleId}`);
+
+      expect(emitted).to.have.lengthOf(expected.size);
+      expect(new Set(emitted)).to.deep.equal(expected);
+    });
+
+    it("labels every role but the built-in ADMIN", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+
+      const events = await c.manager.queryFilter(c.manager.filters.RoleLabel());
+      const labels = Object.fromEntries(events.map(({ args }) => [args.label, args.roleId]));
+
+      expect(labels).to.deep.equal({ GRID_OPERATOR, ORACLE_OPERATOR, METER_REGISTRAR, GUARDIAN });
+    });
+  });
+
+  describe("role members", function () {
+    const zones = block("GridXZones").zones as Array<{ config: Record<string, any>; operators: string[] }>;
+    const roles = block("GridXRoles");
+    const members: Array<[string, bigint, string[]]> = [
+      ["GRID_OPERATOR", GRID_OPERATOR, [...new Set(zones.flatMap((zone) => zone.operators))]],
+      ["ORACLE_OPERATOR", ORACLE_OPERATOR, roles.oracleOperators],
+      ["METER_REGISTRAR", METER_REGISTRAR, roles.meterRegistrars],
+      ["GUARDIAN", GUARDIAN, roles.guardians],
+    ];
+
+    for (const [name, role, accounts] of members) {
+      it(`grants ${name} to exactly the configured accounts, with no execution delay`, async function () {
+        const c = await networkHelpers.loadFixture(deployGridX);
+        expect(accounts).to.not.be.empty;
+        const configured = new Set(accounts.map((account) => ethers.getAddress(account)));
+
+        for (const signer of await ethers.getSigners()) {
+          const [isMember, executionDelay] = await c.manager.hasRole(role, signer.address);
+          expect(isMember, `${name} ${signer.address}`).to.equal(configured.has(signer.address));
+          if (isMember) expect(executionDelay).to.equal(0n);
+        }
+        const granted = await c.manager.queryFilter(c.manager.filters.RoleGranted(role));
+        expect(new Set(granted.map(({ args }) => args.account))).to.deep.equal(configured);
+      });
+    }
+
+    it("lets each role call exactly its functions (AccessManager.canCall)", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const [deployer] = await ethers.getSigners();
+      const memberOf: Record<string, string> = Object.fromEntries(
+        [[ADMIN, [deployer.address]] as const, ...members.map(([, role, accounts]) => [role, accounts] as const)].map(
+          ([role, accounts]) => [role.toString(), accounts[0]],
+        ),
+      );
+
+      for (const [target, functionRoles] of Object.entries(EXPECTED_FUNCTION_ROLES) as Array<[Target, Record<string, bigint>]>) {
+        const address = await c[target].getAddress();
+        for (const [name, role] of Object.entries(functionRoles)) {
+          const selector = selectorOf(c[target], name);
+          for (const [otherRole, account] of Object.entries(memberOf)) {
+            const [immediate] = await c.manager.canCall(account, address, selector);
+            expect(immediate, `${target}.${name} by role ${otherRole}`).to.equal(otherRole === role.toString());
+          }
+        }
+      }
+    });
+  });
+
+  describe("zones", function () {
+    const zones = block("GridXZones").zones as Array<{ config: Record<string, any>; operators: string[] }>;
+
+    it("creates the configured zones in order, active and not halted", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+
+      expect(await c.gridManagement.zoneCount()).to.equal(BigInt(zones.length));
+      for (const [index, { config }] of zones.entries()) {
+        const zone = await c.gridManagement.getZone(index + 1);
+        expect(zone.name).to.equal(config.name);
+        expect(zone.treasury).to.equal(ethers.getAddress(config.treasury));
+        expect(zone.emissionFactor_gCO2ePerKWh).to.equal(BigInt(config.emissionFactor_gCO2ePerKWh));
+        expect(zone.capacityWhPerInterval).to.equal(BigInt(config.capacityWhPerInterval));
+        expect([zone.peakFeeBps, zone.offPeakFeeBps, zone.peakStartHour, zone.peakEndHour]).to.deep.equal(
+          [config.fees.peakFeeBps, config.fees.offPeakFeeBps, config.fees.peakStartHour, config.fees.peakEndHour].map(BigInt),
+        );
+        expect([zone.minOrderWh, zone.maxOrderWh, zone.maxDailyTradedWhPerAccount]).to.deep.equal(
+          [config.limits.minOrderWh, config.limits.maxOrderWh, config.limits.maxDailyTradedWhPerAccount].map(BigInt),
+        );
+        expect(zone.active).to.equal(true);
+        expect(zone.halted).to.equal(false);
+      }
+    });
+
+    it("makes each zone's operators operators of that zone only", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+
+      for (const [index, { operators }] of zones.entries()) {
+        for (const [otherIndex, other] of zones.entries()) {
+          for (const operator of other.operators) {
+            const expected = otherIndex === index || operators.includes(operator);
+            expect(await c.gridManagement.isZoneOperator(index + 1, operator)).to.equal(expected);
+          }
+        }
+      }
+    });
+  });
+
+  describe("authorization in practice", function () {
+    it("lets a zone's grid operator halt it, but not another zone", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const [riverside, hilltop] = block("GridXZones").zones as Array<{ operators: string[] }>;
+      const riversideOperator = await ethers.getSigner(riverside.operators[0]);
+      expect(hilltop.operators).to.not.include(riverside.operators[0]);
+
+      await expect(c.gridManagement.connect(riversideOperator).haltZone(1, "feeder maintenance"))
+        .to.emit(c.gridManagement, "ZoneHalted")
+        .withArgs(1n, riversideOperator.address, "feeder maintenance");
+      await expect(c.gridManagement.connect(riversideOperator).haltZone(2, "not mine"))
+        .to.be.revertedWithCustomError(c.gridManagement, "GridManagementNotZoneOperator")
+        .withArgs(2n, riversideOperator.address);
+    });
+
+    it("refuses an account without a role", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const stranger = (await ethers.getSigners()).at(-1)!;
+      const zone = (block("GridXZones").zones as Array<{ config: ZoneConfig }>)[0].config;
+
+      await expect(c.gridManagement.connect(stranger).createZone({ ...zone, name: "Rogue" }))
+        .to.be.revertedWithCustomError(c.gridManagement, "AccessManagedUnauthorized")
+        .withArgs(stranger.address);
+      await expect(c.gridManagement.connect(stranger).pause())
+        .to.be.revertedWithCustomError(c.gridManagement, "AccessManagedUnauthorized")
+        .withArgs(stranger.address);
+      await expect(c.smartMeter.connect(stranger).registerMeter(stranger.address, 1, 0, stranger.address, 5_000, "ROGUE-1"))
+        .to.be.revertedWithCustomError(c.smartMeter, "AccessManagedUnauthorized")
+        .withArgs(stranger.address);
+      await expect(c.smartMeter.connect(stranger).submitReadings([], []))
+        .to.be.revertedWithCustomError(c.smartMeter, "AccessManagedUnauthorized")
+        .withArgs(stranger.address);
+      await expect(c.priceOracle.connect(stranger).setQuorum(1))
+        .to.be.revertedWithCustomError(c.priceOracle, "AccessManagedUnauthorized")
+        .withArgs(stranger.address);
+      await expect(c.manager.connect(stranger).grantRole(ORACLE_OPERATOR, stranger.address, 0))
+        .to.be.revertedWithCustomError(c.manager, "AccessManagerUnauthorizedAccount")
+        .withArgs(stranger.address, ADMIN);
+    });
+
+    it("refuses a role holder outside its role: a guardian can pause but not unpause", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const guardian = await ethers.getSigner(block("GridXRoles").guardians[0]);
+      const registrar = await ethers.getSigner(block("GridXRoles").meterRegistrars[0]);
+
+      await expect(c.gridManagement.connect(guardian).pause()).to.emit(c.gridManagement, "Paused");
+      await expect(c.gridManagement.connect(guardian).unpause())
+        .to.be.revertedWithCustomError(c.gridManagement, "AccessManagedUnauthorized")
+        .withArgs(guardian.address);
+      await expect(c.smartMeter.connect(registrar).submitReadings([], []))
+        .to.be.revertedWithCustomError(c.smartMeter, "AccessManagedUnauthorized")
+        .withArgs(registrar.address);
+    });
+  });
+});
