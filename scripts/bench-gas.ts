@@ -4,6 +4,7 @@
  *
  *   npm run bench:gas                 aligned table
  *   npm run -s bench:gas -- --json    one JSON object on stdout and nothing else (`-s` drops npm's banner)
+ *   npm run bench:gas -- --check      also exit 1 when the per-reading target is missed (CI)
  *
  * Steady state is the everyday case and the one the issue's target (≤ 25,000 gas per reading in a batch
  * of 50, signature check included) is judged on: every meter already has its baseline and an earlier
@@ -103,7 +104,7 @@ const ORACLE_ROUNDS: Record<OracleName, { id: string; rounds: [bigint[], bigint[
   WeatherOracle: { id: "weather", rounds: [[640n, 2_150n, 3_500n, 1n], [655n, 2_180n, 3_300n, 1n]] },
 };
 
-async function run(json: boolean): Promise<string> {
+async function run(json: boolean): Promise<{ output: string; target: Target }> {
   await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
   // Loaded after the build: the module reads the permission table's selectors from the artifacts.
   const { default: GridXModule } = await import("../ignition/modules/GridX.ts");
@@ -133,14 +134,15 @@ async function run(json: boolean): Promise<string> {
     const { version, settings } = hre.config.solidity.profiles.default.compilers[0];
     const { evmVersion, optimizer, viaIR = false } = settings as { evmVersion?: string; optimizer?: unknown; viaIR?: boolean };
     const hardfork = "hardfork" in connection.networkConfig ? connection.networkConfig.hardfork : undefined;
-    return `${JSON.stringify({
+    const output = `${JSON.stringify({
       solc: { version, evmVersion, optimizer, viaIR },
       chain: { hardfork },
       target,
       operations: bench.rows,
     })}\n`;
+    return { output, target };
   }
-  return renderTable(bench.rows, target, (performance.now() - startedAt) / 1000);
+  return { output: renderTable(bench.rows, target, (performance.now() - startedAt) / 1000), target };
 }
 
 /** Who registers meters and who signs oracle reports (the first operator also relays readings). */
@@ -511,8 +513,14 @@ const writeStdout = process.stdout.write.bind(process.stdout);
 try {
   // Only the result may reach stdout: anything a dependency prints goes to stderr.
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-  const output = await run(process.argv.includes("--json"));
+  const { output, target } = await run(process.argv.includes("--json"));
   writeStdout(output);
+  if (process.argv.includes("--check") && !target.met) {
+    process.stderr.write(
+      `bench:gas --check: ${target.measuredGasPerReading} gas per reading exceeds ${TARGET_GAS_PER_READING}\n`,
+    );
+    process.exitCode = 1;
+  }
 } catch (error) {
   process.stderr.write(`bench:gas failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
