@@ -171,6 +171,18 @@ contract GridManagement is IGridManagement, AccessManaged, Pausable {
     }
 
     /// @inheritdoc IGridManagement
+    function tradingRules(uint32 zone) external view returns (bool allowed, ComplianceLimits memory limits) {
+        Zone storage z = _zones[zone];
+        // `active` is only ever set on a created zone, so it doubles as the existence check.
+        allowed = z.active && !z.halted && !paused();
+        limits = ComplianceLimits({
+            minOrderWh: z.minOrderWh,
+            maxOrderWh: z.maxOrderWh,
+            maxDailyTradedWhPerAccount: z.maxDailyTradedWhPerAccount
+        });
+    }
+
+    /// @inheritdoc IGridManagement
     function isPeak(uint32 zone, uint64 timestamp) public view onlyExistingZone(zone) returns (bool) {
         Zone storage z = _zones[zone];
         uint256 hour = (timestamp % 1 days) / 1 hours;

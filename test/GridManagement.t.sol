@@ -346,4 +346,37 @@ contract GridManagementTest is GridXFixture {
         grid.setZoneActive(zone, false);
         assertFalse(grid.isTradingAllowed(zone));
     }
+
+    function test_tradingRules_matchesIsTradingAllowedAndLimits() public {
+        (bool allowed, IGridManagement.ComplianceLimits memory limits) = grid.tradingRules(zone);
+        assertTrue(allowed);
+        assertEq(limits.minOrderWh, 100);
+        assertEq(limits.maxOrderWh, 1_000_000);
+        assertEq(limits.maxDailyTradedWhPerAccount, 5_000_000);
+
+        vm.prank(gridOperator);
+        grid.haltZone(zone, "feeder fault");
+        (allowed,) = grid.tradingRules(zone);
+        assertFalse(allowed);
+        vm.prank(gridOperator);
+        grid.resumeZone(zone);
+
+        vm.prank(guardian);
+        grid.pause();
+        (allowed,) = grid.tradingRules(zone);
+        assertFalse(allowed);
+        grid.unpause();
+
+        grid.setZoneActive(zone, false);
+        (allowed,) = grid.tradingRules(zone);
+        assertFalse(allowed);
+    }
+
+    function test_tradingRules_unknownZoneIsClosedWithZeroLimits() public view {
+        (bool allowed, IGridManagement.ComplianceLimits memory limits) = grid.tradingRules(7);
+        assertFalse(allowed);
+        assertEq(limits.minOrderWh, 0);
+        assertEq(limits.maxOrderWh, 0);
+        assertEq(limits.maxDailyTradedWhPerAccount, 0);
+    }
 }

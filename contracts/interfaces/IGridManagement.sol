@@ -158,6 +158,9 @@ interface IGridManagement {
     /// @notice Whether orders may be placed and matched in `zone` now: it exists, is active, is not
     /// halted and the system is not paused.
     function isTradingAllowed(uint32 zone) external view returns (bool);
+    /// @notice What EnergyTrading checks before placing or matching in `zone`, in one call: whether trading
+    /// is allowed now (as `isTradingAllowed`) and the zone's compliance limits (zero when the zone is unknown).
+    function tradingRules(uint32 zone) external view returns (bool allowed, ComplianceLimits memory limits);
     /// @notice Whether `timestamp` falls in `zone`'s peak window.
     function isPeak(uint32 zone, uint64 timestamp) external view returns (bool);
     /// @notice The grid fee in bps that applies in `zone` at `timestamp`.

@@ -1,0 +1,833 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IEnergyTrading} from "./interfaces/IEnergyTrading.sol";
+import {IGridManagement} from "./interfaces/IGridManagement.sol";
+import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {ISettlement} from "./interfaces/ISettlement.sol";
+
+/// @title EnergyTrading
+/// @notice Per-zone central limit order book for EnergyToken credits (see IEnergyTrading for the rules).
+/// @dev Storage layout, chosen so that a resting order is one storage slot and the best price is two reads:
+/// - `_orders[orderId]`: owner, remaining Wh, expiry (one slot).
+/// - `_levels[levelKey]`: the FIFO queue of one price level (head, tail, live count; one slot). A level's
+///   key is the order id without its sequence number, so a maker's id is `levelKey << 64 | index`.
+/// - a two-level bitmap per (zone, side): `_roots[bookKey]` has bit w set when leaf word w has a live level,
+///   `_leaves[bookKey << 8 | w]` bit b when tick `w × 256 + b` has one.
+/// Escrow and balances live in Settlement; EnergyTrading only ever calls Settlement (trusted, no token
+/// transfers), GridManagement and PriceOracle. Every state-changing entry point is `nonReentrant`.
+/// Permissions: the three setters are ADMIN (AccessManager); everything else is open to every account.
+contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransient {
+    // ─────────────────────────────────────────────────────────────── constants
+
+    /// @inheritdoc IEnergyTrading
+    uint8 public constant FLAG_IMMEDIATE_OR_CANCEL = 1;
+    /// @inheritdoc IEnergyTrading
+    uint8 public constant FLAG_FILL_OR_KILL = 2;
+    /// @inheritdoc IEnergyTrading
+    uint8 public constant FLAG_POST_ONLY = 4;
+    /// @inheritdoc IEnergyTrading
+    uint16 public constant MAX_FILLS_PER_CALL = 256;
+    /// @inheritdoc IEnergyTrading
+    uint16 public constant MAX_SKIPS_PER_CALL = 512;
+    /// @inheritdoc IEnergyTrading
+    uint64 public constant MAX_AMOUNT_WH = type(uint48).max;
+    /// @inheritdoc IEnergyTrading
+    uint16 public constant MAX_TICK = type(uint16).max;
+
+    uint8 private constant ALL_FLAGS = FLAG_IMMEDIATE_OR_CANCEL | FLAG_FILL_OR_KILL | FLAG_POST_ONLY;
+    uint256 private constant WH_PER_KWH = 1_000;
+    uint256 private constant BPS = 10_000;
+    uint256 private constant SEQ_BITS = 64;
+
+    // ─────────────────────────────────────────────────────────────── storage
+
+    /// @dev A resting order: one slot.
+    struct Order {
+        address owner;
+        uint48 remainingWh;
+        uint40 expiry;
+    }
+
+    /// @dev A Dutch order's schedule, in ticks.
+    struct DutchSlot {
+        uint16 startTick;
+        uint16 floorTick;
+        uint40 startTime;
+        uint32 window;
+    }
+
+    /// @dev Governed parameters and id counters: one slot.
+    struct Config {
+        uint16 maxFillsPerCall;
+        uint16 priceBandBps;
+        StaleReferencePolicy staleReferencePolicy;
+        uint64 immediateNonce;
+        uint64 dutchNonce;
+    }
+
+    /// @dev An incoming limit order, as createOrder validated it.
+    struct Taker {
+        uint32 zone;
+        Side side;
+        uint16 tick;
+        uint64 amountWh;
+        uint128 pricePerKWh;
+        uint64 expiry;
+        uint8 flags;
+        bool immediate;
+    }
+
+    /// @dev Progress of one taker through the book.
+    struct Match {
+        uint256 takerId;
+        uint64 remaining;
+        uint256 touched;
+        uint256 skipped;
+        uint256 maxFills;
+        Side makerSide;
+    }
+
+    /// @dev Volume an account committed in a zone on one UTC day.
+    struct DailyCommit {
+        uint64 day;
+        uint64 committedWh;
+    }
+
+    ISettlement private immutable _settlement;
+    IGridManagement private immutable _gridManagement;
+    IPriceOracle private immutable _priceOracle;
+    address private immutable _paymentToken;
+    address private immutable _energyToken;
+    uint128 private immutable _tickSize;
+
+    Config private _config;
+    mapping(uint256 orderId => Order) private _orders;
+    mapping(uint256 orderId => DutchSlot) private _dutch;
+    mapping(uint256 levelKey => Level) private _levels;
+    mapping(uint256 bookKey => uint256 words) private _roots;
+    mapping(uint256 leafKey => uint256 ticks) private _leaves;
+    mapping(uint32 zone => mapping(address account => DailyCommit)) private _daily;
+
+    // ─────────────────────────────────────────────────────────────── constructor
+
+    /// @param authority The AccessManager.
+    /// @param settlement_ The escrow vault (its payment token and EnergyToken are the market's).
+    /// @param gridManagement_ Zones, halts and compliance limits.
+    /// @param priceOracle_ Reference prices for the bands.
+    /// @param tickSize_ Price grid step, payment-token base units per kWh; a non-zero multiple of 1000.
+    /// @param maxFillsPerCall_ Maker orders one call touches at most.
+    /// @param priceBandBps_ Band around a fresh reference (0 = none).
+    /// @param staleReferencePolicy_ What happens while the reference is stale.
+    constructor(
+        address authority,
+        ISettlement settlement_,
+        IGridManagement gridManagement_,
+        IPriceOracle priceOracle_,
+        uint128 tickSize_,
+        uint16 maxFillsPerCall_,
+        uint16 priceBandBps_,
+        StaleReferencePolicy staleReferencePolicy_
+    ) AccessManaged(authority) {
+        require(
+            address(settlement_) != address(0) && address(gridManagement_) != address(0)
+                && address(priceOracle_) != address(0),
+            TradingZeroAddress()
+        );
+        require(tickSize_ != 0 && tickSize_ % WH_PER_KWH == 0, TradingInvalidTickSize(tickSize_));
+        _settlement = settlement_;
+        _gridManagement = gridManagement_;
+        _priceOracle = priceOracle_;
+        _paymentToken = settlement_.paymentToken();
+        _energyToken = settlement_.energyToken();
+        _tickSize = tickSize_;
+        _setMaxFillsPerCall(maxFillsPerCall_);
+        _setPriceBand(priceBandBps_);
+        _setStaleReferencePolicy(staleReferencePolicy_);
+    }
+
+    // ─────────────────────────────────────────────────────────────── trading
+
+    /// @inheritdoc IEnergyTrading
+    function createOrder(uint32 zone, Side side, uint64 amountWh, uint128 pricePerKWh, uint64 expiry, uint8 flags)
+        external
+        nonReentrant
+        returns (uint256 orderId)
+    {
+        IGridManagement.ComplianceLimits memory limits = _openZone(zone);
+        _checkAmount(amountWh, limits);
+        uint16 tick = _tickOf(pricePerKWh);
+        _checkExpiry(expiry);
+        _checkFlags(flags);
+        Config memory config = _config;
+        _checkBand(zone, pricePerKWh, config);
+        _commit(zone, msg.sender, amountWh, limits.maxDailyTradedWhPerAccount);
+        return _place(
+            Taker({
+                zone: zone,
+                side: side,
+                tick: tick,
+                amountWh: amountWh,
+                pricePerKWh: pricePerKWh,
+                expiry: expiry,
+                flags: flags,
+                immediate: flags & (FLAG_IMMEDIATE_OR_CANCEL | FLAG_FILL_OR_KILL) != 0
+            }),
+            config
+        );
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function createDutchOrder(
+        uint32 zone,
+        uint64 amountWh,
+        uint128 startPricePerKWh,
+        uint128 floorPricePerKWh,
+        uint32 window,
+        uint64 expiry
+    ) external nonReentrant returns (uint256 orderId) {
+        IGridManagement.ComplianceLimits memory limits = _openZone(zone);
+        _checkAmount(amountWh, limits);
+        uint16 startTick = _tickOf(startPricePerKWh);
+        uint16 floorTick = _tickOf(floorPricePerKWh);
+        require(
+            startTick >= floorTick && window != 0,
+            TradingInvalidDutchTerms(startPricePerKWh, floorPricePerKWh, window)
+        );
+        _checkExpiry(expiry);
+        Config memory config = _config;
+        _checkBand(zone, startPricePerKWh, config);
+        _checkBand(zone, floorPricePerKWh, config);
+        _commit(zone, msg.sender, amountWh, limits.maxDailyTradedWhPerAccount);
+
+        unchecked {
+            config.dutchNonce += 1;
+        }
+        _config.dutchNonce = config.dutchNonce;
+        orderId = (_levelKey(zone, Kind.Dutch, Side.Sell, startTick) << SEQ_BITS) | config.dutchNonce;
+        _orders[orderId] = Order({owner: msg.sender, remainingWh: uint48(amountWh), expiry: uint40(expiry)});
+        _dutch[orderId] = DutchSlot({
+            startTick: startTick,
+            floorTick: floorTick,
+            startTime: uint40(block.timestamp),
+            window: window
+        });
+        emit OrderCreated(orderId, zone, msg.sender, Side.Sell, Kind.Dutch, amountWh, startPricePerKWh, expiry, 0);
+        emit DutchAuctionStarted(orderId, startPricePerKWh, floorPricePerKWh, uint64(block.timestamp), window);
+        _settlement.lock(msg.sender, _energyToken, amountWh);
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function takeDutchOrder(uint256 orderId, uint64 amountWh, uint128 maxPricePerKWh) external nonReentrant {
+        require(_kindOf(orderId) == Kind.Dutch, TradingWrongOrderKind(orderId));
+        uint32 zone = _zoneOf(orderId);
+        IGridManagement.ComplianceLimits memory limits = _openZone(zone);
+        Order memory order = _liveOrder(orderId);
+        require(amountWh != 0, TradingZeroAmount());
+        if (amountWh > order.remainingWh) amountWh = order.remainingWh;
+        require(
+            amountWh >= limits.minOrderWh || amountWh == order.remainingWh,
+            TradingTakeTooSmall(amountWh, limits.minOrderWh)
+        );
+        uint128 price = _dutchPrice(orderId);
+        require(price <= maxPricePerKWh, TradingPriceAboveMax(price, maxPricePerKWh));
+        _checkBand(zone, price, _config);
+        _commit(zone, msg.sender, amountWh, limits.maxDailyTradedWhPerAccount);
+
+        uint64 left = order.remainingWh - amountWh;
+        if (left == 0) {
+            delete _orders[orderId];
+            delete _dutch[orderId];
+        } else {
+            _orders[orderId].remainingWh = uint48(left);
+        }
+        emit OrderFilled(orderId, order.owner, amountWh, price, left);
+        emit TradeExecuted(zone, 0, orderId, msg.sender, order.owner, amountWh, price);
+        ISettlement.Fill[] memory fills = _newFills(1);
+        _pushFill(fills, order.owner, amountWh, price);
+        _settlement.settleTaker(zone, msg.sender, true, fills, 0);
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function cancelOrder(uint256 orderId) external nonReentrant {
+        Order memory order = _orders[orderId];
+        require(order.owner != address(0), TradingOrderNotFound(orderId));
+        require(order.owner == msg.sender, TradingNotOrderOwner(orderId, msg.sender));
+        _removeOrder(orderId, order);
+        emit OrderCancelled(orderId, order.owner, order.remainingWh, CancelReason.Owner);
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function expireOrders(uint256[] calldata orderIds) external nonReentrant returns (uint256 removed) {
+        for (uint256 i; i < orderIds.length; ++i) {
+            uint256 orderId = orderIds[i];
+            Order memory order = _orders[orderId];
+            if (order.owner == address(0) || block.timestamp < order.expiry) continue;
+            _removeOrder(orderId, order);
+            emit OrderExpired(orderId, order.owner, order.remainingWh);
+            ++removed;
+        }
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function matchOrders(uint256 buyOrderId, uint256 sellOrderId) external nonReentrant {
+        require(_kindOf(buyOrderId) == Kind.Limit && _sideOf(buyOrderId) == Side.Buy, TradingWrongOrderKind(buyOrderId));
+        Kind sellKind = _kindOf(sellOrderId);
+        require(
+            sellKind != Kind.Immediate && _sideOf(sellOrderId) == Side.Sell, TradingWrongOrderKind(sellOrderId)
+        );
+        uint32 zone = _zoneOf(buyOrderId);
+        require(_zoneOf(sellOrderId) == zone, TradingZoneMismatch(buyOrderId, sellOrderId));
+        _openZone(zone);
+        Order memory bid = _liveOrder(buyOrderId);
+        Order memory ask = _liveOrder(sellOrderId);
+        uint128 bidPrice = _priceOfTick(_tickOfId(buyOrderId));
+        uint128 askPrice = sellKind == Kind.Dutch ? _dutchPrice(sellOrderId) : _priceOfTick(_tickOfId(sellOrderId));
+        require(bidPrice >= askPrice, TradingOrdersDoNotCross(bidPrice, askPrice));
+
+        uint64 amountWh = bid.remainingWh < ask.remainingWh ? bid.remainingWh : ask.remainingWh;
+        uint64 bidLeft = _reduce(buyOrderId, bid, amountWh);
+        uint64 askLeft = _reduce(sellOrderId, ask, amountWh);
+        emit OrderFilled(buyOrderId, bid.owner, amountWh, askPrice, bidLeft);
+        emit OrderFilled(sellOrderId, ask.owner, amountWh, askPrice, askLeft);
+        emit TradeExecuted(zone, buyOrderId, sellOrderId, bid.owner, ask.owner, amountWh, askPrice);
+        // Both prices are on the tick grid (multiples of 1000 per kWh), so the refund is exact.
+        uint256 refund = (uint256(amountWh) * (bidPrice - askPrice)) / WH_PER_KWH;
+        _settlement.settleResting(zone, bid.owner, ask.owner, amountWh, askPrice, refund);
+    }
+
+    // ─────────────────────────────────────────────────────────────── governance
+
+    /// @inheritdoc IEnergyTrading
+    function setMaxFillsPerCall(uint16 maxFillsPerCall_) external restricted {
+        _setMaxFillsPerCall(maxFillsPerCall_);
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function setPriceBand(uint16 priceBandBps_) external restricted {
+        _setPriceBand(priceBandBps_);
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function setStaleReferencePolicy(StaleReferencePolicy policy) external restricted {
+        _setStaleReferencePolicy(policy);
+    }
+
+    // ─────────────────────────────────────────────────────────────── views
+
+    /// @inheritdoc IEnergyTrading
+    function settlement() external view returns (address) {
+        return address(_settlement);
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function gridManagement() external view returns (address) {
+        return address(_gridManagement);
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function priceOracle() external view returns (address) {
+        return address(_priceOracle);
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function tickSize() external view returns (uint128) {
+        return _tickSize;
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function maxFillsPerCall() external view returns (uint16) {
+        return _config.maxFillsPerCall;
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function priceBandBps() external view returns (uint16) {
+        return _config.priceBandBps;
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function staleReferencePolicy() external view returns (StaleReferencePolicy) {
+        return _config.staleReferencePolicy;
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function getOrder(uint256 orderId) external view returns (OrderView memory) {
+        Order memory order = _orders[orderId];
+        require(order.owner != address(0), TradingOrderNotFound(orderId));
+        Kind kind = _kindOf(orderId);
+        return OrderView({
+            owner: order.owner,
+            zone: _zoneOf(orderId),
+            side: _sideOf(orderId),
+            kind: kind,
+            pricePerKWh: kind == Kind.Dutch ? _dutchPrice(orderId) : _priceOfTick(_tickOfId(orderId)),
+            remainingWh: order.remainingWh,
+            expiry: order.expiry
+        });
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function dutchTerms(uint256 orderId) external view returns (DutchTerms memory) {
+        DutchSlot memory slot = _dutch[orderId];
+        require(slot.window != 0, TradingOrderNotFound(orderId));
+        return DutchTerms({
+            startPricePerKWh: _priceOfTick(slot.startTick),
+            floorPricePerKWh: _priceOfTick(slot.floorTick),
+            startTime: slot.startTime,
+            window: slot.window
+        });
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function dutchPrice(uint256 orderId) external view returns (uint128) {
+        require(_dutch[orderId].window != 0, TradingOrderNotFound(orderId));
+        return _dutchPrice(orderId);
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function bestBid(uint32 zone) external view returns (uint128) {
+        return _priceOfTick(_highest(_bookKey(zone, Side.Buy)));
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function bestAsk(uint32 zone) external view returns (uint128) {
+        return _priceOfTick(_lowest(_bookKey(zone, Side.Sell)));
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function level(uint32 zone, Side side, uint128 pricePerKWh) external view returns (Level memory) {
+        return _levels[_levelKey(zone, Kind.Limit, side, _tickOf(pricePerKWh))];
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function committedOn(uint32 zone, address account, uint64 day) external view returns (uint64) {
+        DailyCommit memory commit = _daily[zone][account];
+        return commit.day == day ? commit.committedWh : 0;
+    }
+
+    // ─────────────────────────────────────────────────────────────── matching
+
+    /// @dev Assigns the id, matches, rests or returns the remainder, and settles: see createOrder.
+    function _place(Taker memory t, Config memory config) private returns (uint256 orderId) {
+        uint256 ownLevelKey = _levelKey(t.zone, Kind.Limit, t.side, t.tick);
+        Level memory own;
+        if (t.immediate) {
+            unchecked {
+                config.immediateNonce += 1;
+            }
+            _config.immediateNonce = config.immediateNonce;
+            orderId = (_levelKey(t.zone, Kind.Immediate, t.side, t.tick) << SEQ_BITS) | config.immediateNonce;
+        } else {
+            own = _levels[ownLevelKey];
+            orderId = (ownLevelKey << SEQ_BITS) | own.tail;
+        }
+        emit OrderCreated(
+            orderId,
+            t.zone,
+            msg.sender,
+            t.side,
+            t.immediate ? Kind.Immediate : Kind.Limit,
+            t.amountWh,
+            t.pricePerKWh,
+            t.expiry,
+            t.flags
+        );
+
+        uint64 remaining = t.amountWh;
+        bool stillCrosses;
+        ISettlement.Fill[] memory fills;
+        if (t.flags & FLAG_POST_ONLY != 0) {
+            uint16 best = _bestOpposite(t.zone, t.side);
+            require(
+                !_crosses(t.side, t.tick, best), TradingPostOnlyWouldCross(t.pricePerKWh, _priceOfTick(best))
+            );
+            fills = _newFills(0);
+        } else {
+            (remaining, stillCrosses, fills) = _matchTaker(t, orderId, config.maxFillsPerCall);
+        }
+        if (t.flags & FLAG_FILL_OR_KILL != 0) {
+            require(remaining == 0, TradingFillOrKillNotFilled(t.amountWh - remaining, t.amountWh));
+        }
+
+        uint256 lockAmount;
+        if (!t.immediate) {
+            if (remaining != 0 && !stillCrosses) {
+                _orders[orderId] = Order({owner: msg.sender, remainingWh: uint48(remaining), expiry: uint40(t.expiry)});
+                unchecked {
+                    own.tail += 1;
+                    own.live += 1;
+                }
+                if (own.live == 1) _setTick(_bookKey(t.zone, t.side), t.tick);
+                lockAmount = _escrowOf(t.side, remaining, t.pricePerKWh);
+            } else {
+                // The id was used but the order does not rest: skip its queue slot. The own level is empty
+                // here (the order crossed the book, so no order of its side rests at its price).
+                unchecked {
+                    own.tail += 1;
+                }
+                if (own.live == 0) own.head = own.tail;
+            }
+            _levels[ownLevelKey] = own;
+        }
+        if (remaining != 0 && (t.immediate || stillCrosses)) {
+            emit OrderCancelled(
+                orderId, msg.sender, remaining, t.immediate ? CancelReason.ImmediateOrCancel : CancelReason.FillLimit
+            );
+        }
+        if (fills.length != 0 || lockAmount != 0) {
+            _settlement.settleTaker(t.zone, msg.sender, t.side == Side.Buy, fills, lockAmount);
+        }
+    }
+
+    /// @dev Matches a taker against the other side, best price first, FIFO within a price, at the makers'
+    /// prices. Returns what is left, whether the book still crosses the taker's price (the bound stopped it),
+    /// and the fills for Settlement.
+    function _matchTaker(Taker memory t, uint256 takerId, uint16 maxFills)
+        private
+        returns (uint64, bool, ISettlement.Fill[] memory fills)
+    {
+        fills = _newFills(maxFills);
+        Match memory m = Match({
+            takerId: takerId,
+            remaining: t.amountWh,
+            touched: 0,
+            skipped: 0,
+            maxFills: maxFills,
+            makerSide: t.side == Side.Buy ? Side.Sell : Side.Buy
+        });
+        uint256 makerBook = _bookKey(t.zone, m.makerSide);
+        while (m.remaining != 0) {
+            uint16 best = t.side == Side.Buy ? _lowest(makerBook) : _highest(makerBook);
+            if (!_crosses(t.side, t.tick, best)) return (m.remaining, false, fills);
+            if (m.touched == m.maxFills || m.skipped == MAX_SKIPS_PER_CALL) return (m.remaining, true, fills);
+            _matchLevel(t, m, fills, best);
+        }
+        return (0, false, fills);
+    }
+
+    /// @dev Walks one maker price level from its head until the taker is done or a bound is reached.
+    function _matchLevel(Taker memory t, Match memory m, ISettlement.Fill[] memory fills, uint16 tick) private {
+        uint256 levelKey = _levelKey(t.zone, Kind.Limit, m.makerSide, tick);
+        Level memory lvl = _levels[levelKey];
+        uint128 price = _priceOfTick(tick);
+        while (lvl.head < lvl.tail && m.remaining != 0 && m.touched < m.maxFills && m.skipped < MAX_SKIPS_PER_CALL)
+        {
+            uint256 makerId = (levelKey << SEQ_BITS) | lvl.head;
+            Order memory maker = _orders[makerId];
+            if (maker.owner == address(0)) {
+                // a cancelled order's slot
+                unchecked {
+                    ++lvl.head;
+                    ++m.skipped;
+                }
+                continue;
+            }
+            unchecked {
+                ++m.touched;
+            }
+            if (block.timestamp >= maker.expiry) {
+                delete _orders[makerId];
+                unchecked {
+                    ++lvl.head;
+                    --lvl.live;
+                }
+                emit OrderExpired(makerId, maker.owner, maker.remainingWh);
+                _unlockEscrow(maker.owner, m.makerSide, maker.remainingWh, price);
+                continue;
+            }
+            uint64 amountWh = m.remaining < maker.remainingWh ? m.remaining : maker.remainingWh;
+            uint64 left;
+            unchecked {
+                m.remaining -= amountWh;
+                left = maker.remainingWh - amountWh;
+            }
+            if (left == 0) {
+                delete _orders[makerId];
+                unchecked {
+                    ++lvl.head;
+                    --lvl.live;
+                }
+            } else {
+                _orders[makerId].remainingWh = uint48(left);
+            }
+            _pushFill(fills, maker.owner, amountWh, price);
+            emit OrderFilled(makerId, maker.owner, amountWh, price, left);
+            if (t.side == Side.Buy) {
+                emit TradeExecuted(t.zone, m.takerId, makerId, msg.sender, maker.owner, amountWh, price);
+            } else {
+                emit TradeExecuted(t.zone, makerId, m.takerId, maker.owner, msg.sender, amountWh, price);
+            }
+        }
+        if (lvl.live == 0) {
+            lvl.head = lvl.tail;
+            _clearTick(_bookKey(t.zone, m.makerSide), tick);
+        }
+        _levels[levelKey] = lvl;
+    }
+
+    /// @dev Takes `amountWh` off a resting order in matchOrders; removes it from its level when done.
+    function _reduce(uint256 orderId, Order memory order, uint64 amountWh) private returns (uint64 left) {
+        left = order.remainingWh - amountWh;
+        if (left != 0) {
+            _orders[orderId].remainingWh = uint48(left);
+        } else {
+            _unlink(orderId);
+        }
+    }
+
+    /// @dev Deletes an order (and its level entry or Dutch terms) and returns its whole escrow.
+    function _removeOrder(uint256 orderId, Order memory order) private {
+        _unlink(orderId);
+        Side side = _sideOf(orderId);
+        uint128 price = _kindOf(orderId) == Kind.Dutch ? 0 : _priceOfTick(_tickOfId(orderId));
+        _unlockEscrow(order.owner, side, order.remainingWh, price);
+    }
+
+    /// @dev Deletes an order's storage; a limit order leaves its level (and the bitmap when the level empties).
+    function _unlink(uint256 orderId) private {
+        delete _orders[orderId];
+        if (_kindOf(orderId) == Kind.Dutch) {
+            delete _dutch[orderId];
+            return;
+        }
+        uint256 levelKey = orderId >> SEQ_BITS;
+        Level memory lvl = _levels[levelKey];
+        unchecked {
+            --lvl.live;
+        }
+        if (lvl.live == 0) {
+            lvl.head = lvl.tail;
+            _clearTick(_bookKey(_zoneOf(orderId), _sideOf(orderId)), _tickOfId(orderId));
+        } else if (uint64(orderId) == lvl.head) {
+            unchecked {
+                ++lvl.head;
+            }
+        }
+        _levels[levelKey] = lvl;
+    }
+
+    function _unlockEscrow(address owner, Side side, uint64 remainingWh, uint128 price) private {
+        uint256 amount = _escrowOf(side, remainingWh, price);
+        _settlement.unlock(owner, side == Side.Buy ? _paymentToken : _energyToken, amount);
+    }
+
+    // ─────────────────────────────────────────────────────────────── checks
+
+    function _openZone(uint32 zone) private view returns (IGridManagement.ComplianceLimits memory limits) {
+        bool allowed;
+        (allowed, limits) = _gridManagement.tradingRules(zone);
+        require(allowed, TradingZoneClosed(zone));
+    }
+
+    function _checkAmount(uint64 amountWh, IGridManagement.ComplianceLimits memory limits) private pure {
+        require(amountWh != 0, TradingZeroAmount());
+        require(amountWh <= MAX_AMOUNT_WH, TradingAmountTooLarge(amountWh));
+        require(amountWh >= limits.minOrderWh, TradingOrderTooSmall(amountWh, limits.minOrderWh));
+        require(
+            limits.maxOrderWh == 0 || amountWh <= limits.maxOrderWh, TradingOrderTooLarge(amountWh, limits.maxOrderWh)
+        );
+    }
+
+    /// @dev Known bits only, and at most one of them (IOC, FOK and post-only exclude each other).
+    function _checkFlags(uint8 flags) private pure {
+        bool single;
+        unchecked {
+            single = flags & (flags - 1) == 0; // zero or a power of two
+        }
+        require(flags & ~ALL_FLAGS == 0 && single, TradingInvalidFlags(flags));
+    }
+
+    function _checkExpiry(uint64 expiry) private view {
+        require(expiry > block.timestamp, TradingExpiryNotInFuture(expiry, uint64(block.timestamp)));
+        require(expiry <= type(uint40).max, TradingExpiryTooFar(expiry));
+    }
+
+    /// @dev The band applies around a fresh, non-zero reference; otherwise the stale policy decides.
+    function _checkBand(uint32 zone, uint128 pricePerKWh, Config memory config) private view {
+        if (config.priceBandBps == 0 && config.staleReferencePolicy == StaleReferencePolicy.Unbanded) return;
+        (uint128 referencePrice, uint64 observedAt, bool fresh) = _priceOracle.referencePrice(zone);
+        if (fresh && referencePrice != 0) {
+            if (config.priceBandBps == 0) return;
+            uint256 scaled = uint256(pricePerKWh) * BPS;
+            require(
+                scaled >= uint256(referencePrice) * (BPS - config.priceBandBps)
+                    && scaled <= uint256(referencePrice) * (BPS + config.priceBandBps),
+                TradingPriceOutsideBand(pricePerKWh, referencePrice, config.priceBandBps)
+            );
+        } else {
+            require(
+                config.staleReferencePolicy == StaleReferencePolicy.Unbanded,
+                TradingReferencePriceStale(zone, observedAt)
+            );
+        }
+    }
+
+    function _commit(uint32 zone, address account, uint64 amountWh, uint64 limitWh) private {
+        if (limitWh == 0) return;
+        uint64 day = uint64(block.timestamp / 1 days);
+        DailyCommit memory commit = _daily[zone][account];
+        uint64 committed = commit.day == day ? commit.committedWh : 0;
+        require(
+            uint256(committed) + amountWh <= limitWh,
+            TradingDailyLimitExceeded(account, committed, amountWh, limitWh)
+        );
+        _daily[zone][account] = DailyCommit({day: day, committedWh: committed + amountWh});
+    }
+
+    function _liveOrder(uint256 orderId) private view returns (Order memory order) {
+        order = _orders[orderId];
+        require(order.owner != address(0), TradingOrderNotFound(orderId));
+        require(block.timestamp < order.expiry, TradingOrderExpired(orderId, order.expiry));
+    }
+
+    // ─────────────────────────────────────────────────────────────── prices
+
+    function _tickOf(uint128 pricePerKWh) private view returns (uint16) {
+        uint256 tick = pricePerKWh / _tickSize;
+        require(
+            pricePerKWh != 0 && pricePerKWh % _tickSize == 0 && tick <= MAX_TICK, TradingInvalidPrice(pricePerKWh)
+        );
+        return uint16(tick);
+    }
+
+    function _priceOfTick(uint16 tick) private view returns (uint128) {
+        return uint128(tick) * _tickSize;
+    }
+
+    /// @dev Linear decay from start to floor over the window, rounded up to the tick grid (never below the
+    /// floor, never in the buyer's favour).
+    function _dutchPrice(uint256 orderId) private view returns (uint128) {
+        DutchSlot memory slot = _dutch[orderId];
+        uint256 start = _priceOfTick(slot.startTick);
+        uint256 floor = _priceOfTick(slot.floorTick);
+        uint256 elapsed = block.timestamp - slot.startTime;
+        if (elapsed > slot.window) elapsed = slot.window;
+        uint256 price = start - ((start - floor) * elapsed) / slot.window;
+        return uint128(Math.ceilDiv(price, _tickSize) * _tickSize);
+    }
+
+    function _escrowOf(Side side, uint64 amountWh, uint128 pricePerKWh) private pure returns (uint256) {
+        // A buy escrows its notional at its limit price (exact: prices are multiples of 1000 per kWh).
+        return side == Side.Buy ? (uint256(amountWh) * pricePerKWh) / WH_PER_KWH : amountWh;
+    }
+
+    function _crosses(Side side, uint16 limitTick, uint16 bestOpposite) private pure returns (bool) {
+        if (bestOpposite == 0) return false;
+        return side == Side.Buy ? bestOpposite <= limitTick : bestOpposite >= limitTick;
+    }
+
+    function _bestOpposite(uint32 zone, Side side) private view returns (uint16) {
+        return side == Side.Buy ? _lowest(_bookKey(zone, Side.Sell)) : _highest(_bookKey(zone, Side.Buy));
+    }
+
+    // ─────────────────────────────────────────────────────────────── ids
+
+    function _levelKey(uint32 zone, Kind kind, Side side, uint16 tick) private pure returns (uint256) {
+        // id bits: zone 128–159, kind 97–98, side 96, tick 64–79; the level key is the id >> 64
+        return (uint256(zone) << 64) | (uint256(kind) << 33) | (uint256(side) << 32) | tick;
+    }
+
+    function _zoneOf(uint256 orderId) private pure returns (uint32) {
+        return uint32(orderId >> 128);
+    }
+
+    function _kindOf(uint256 orderId) private pure returns (Kind) {
+        uint256 kind = (orderId >> 97) & 3;
+        return kind > uint256(Kind.Dutch) ? Kind.Immediate : Kind(kind); // 3 is never issued: treat as not restable
+    }
+
+    function _sideOf(uint256 orderId) private pure returns (Side) {
+        return Side((orderId >> 96) & 1);
+    }
+
+    function _tickOfId(uint256 orderId) private pure returns (uint16) {
+        return uint16(orderId >> 64);
+    }
+
+    // ─────────────────────────────────────────────────────────────── bitmap
+
+    function _bookKey(uint32 zone, Side side) private pure returns (uint256) {
+        return (uint256(zone) << 1) | uint256(side);
+    }
+
+    function _setTick(uint256 bookKey, uint16 tick) private {
+        uint256 leafKey = (bookKey << 8) | (tick >> 8);
+        uint256 leaf = _leaves[leafKey];
+        if (leaf == 0) _roots[bookKey] |= 1 << (tick >> 8);
+        _leaves[leafKey] = leaf | (1 << (tick & 0xff));
+    }
+
+    function _clearTick(uint256 bookKey, uint16 tick) private {
+        uint256 leafKey = (bookKey << 8) | (tick >> 8);
+        uint256 leaf = _leaves[leafKey] & ~(1 << (tick & 0xff));
+        _leaves[leafKey] = leaf;
+        if (leaf == 0) _roots[bookKey] &= ~(1 << (tick >> 8));
+    }
+
+    /// @dev Lowest live tick of a book side, 0 when empty.
+    function _lowest(uint256 bookKey) private view returns (uint16) {
+        uint256 root = _roots[bookKey];
+        if (root == 0) return 0;
+        uint256 word = _lowestBit(root);
+        return uint16((word << 8) | _lowestBit(_leaves[(bookKey << 8) | word]));
+    }
+
+    /// @dev Highest live tick of a book side, 0 when empty.
+    function _highest(uint256 bookKey) private view returns (uint16) {
+        uint256 root = _roots[bookKey];
+        if (root == 0) return 0;
+        uint256 word = Math.log2(root);
+        return uint16((word << 8) | Math.log2(_leaves[(bookKey << 8) | word]));
+    }
+
+    function _lowestBit(uint256 x) private pure returns (uint256) {
+        unchecked {
+            return Math.log2(x & (0 - x));
+        }
+    }
+
+    // ─────────────────────────────────────────────────────────────── fills buffer
+
+    /// @dev An empty Fill[] with room for `capacity` pointers and no struct allocated yet (a `new` array of
+    /// structs would allocate and zero every element up front).
+    function _newFills(uint256 capacity) private pure returns (ISettlement.Fill[] memory fills) {
+        assembly ("memory-safe") {
+            fills := mload(0x40)
+            mstore(fills, 0)
+            mstore(0x40, add(fills, shl(5, add(capacity, 1))))
+        }
+    }
+
+    function _pushFill(ISettlement.Fill[] memory fills, address maker, uint64 amountWh, uint128 price) private pure {
+        ISettlement.Fill memory fill = ISettlement.Fill({maker: maker, amountWh: amountWh, pricePerKWh: price});
+        assembly ("memory-safe") {
+            let n := add(mload(fills), 1)
+            mstore(add(fills, shl(5, n)), fill)
+            mstore(fills, n)
+        }
+    }
+
+    // ─────────────────────────────────────────────────────────────── setters
+
+    function _setMaxFillsPerCall(uint16 maxFillsPerCall_) private {
+        require(
+            maxFillsPerCall_ != 0 && maxFillsPerCall_ <= MAX_FILLS_PER_CALL, TradingMaxFillsOutOfRange(maxFillsPerCall_)
+        );
+        _config.maxFillsPerCall = maxFillsPerCall_;
+        emit MaxFillsPerCallUpdated(maxFillsPerCall_);
+    }
+
+    function _setPriceBand(uint16 priceBandBps_) private {
+        require(priceBandBps_ <= BPS, TradingPriceBandTooWide(priceBandBps_));
+        _config.priceBandBps = priceBandBps_;
+        emit PriceBandUpdated(priceBandBps_);
+    }
+
+    function _setStaleReferencePolicy(StaleReferencePolicy policy) private {
+        _config.staleReferencePolicy = policy;
+        emit StaleReferencePolicyUpdated(policy);
+    }
+}
