@@ -60,7 +60,8 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         uint32 window;
     }
 
-    /// @dev Governed parameters and id counters: one slot.
+    /// @dev Governed parameters and id counters: one slot (168 bits).
+    // solhint-disable-next-line gas-struct-packing
     struct Config {
         uint16 maxFillsPerCall;
         uint16 priceBandBps;
@@ -69,7 +70,8 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         uint64 dutchNonce;
     }
 
-    /// @dev An incoming limit order, as createOrder validated it.
+    /// @dev An incoming limit order, as createOrder validated it (memory only, never stored).
+    // solhint-disable-next-line gas-struct-packing
     struct Taker {
         uint32 zone;
         Side side;
@@ -204,7 +206,7 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         _commit(zone, msg.sender, amountWh, limits.maxDailyTradedWhPerAccount);
 
         unchecked {
-            config.dutchNonce += 1;
+            ++config.dutchNonce;
         }
         _config.dutchNonce = config.dutchNonce;
         orderId = (_levelKey(zone, Kind.Dutch, Side.Sell, startTick) << SEQ_BITS) | config.dutchNonce;
@@ -416,7 +418,7 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         Level memory own;
         if (t.immediate) {
             unchecked {
-                config.immediateNonce += 1;
+                ++config.immediateNonce;
             }
             _config.immediateNonce = config.immediateNonce;
             orderId = (_levelKey(t.zone, Kind.Immediate, t.side, t.tick) << SEQ_BITS) | config.immediateNonce;
@@ -452,26 +454,7 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
             require(remaining == 0, TradingFillOrKillNotFilled(t.amountWh - remaining, t.amountWh));
         }
 
-        uint256 lockAmount;
-        if (!t.immediate) {
-            if (remaining != 0 && !stillCrosses) {
-                _orders[orderId] = Order({owner: msg.sender, remainingWh: uint48(remaining), expiry: uint40(t.expiry)});
-                unchecked {
-                    own.tail += 1;
-                    own.live += 1;
-                }
-                if (own.live == 1) _setTick(_bookKey(t.zone, t.side), t.tick);
-                lockAmount = _escrowOf(t.side, remaining, t.pricePerKWh);
-            } else {
-                // The id was used but the order does not rest: skip its queue slot. The own level is empty
-                // here (the order crossed the book, so no order of its side rests at its price).
-                unchecked {
-                    own.tail += 1;
-                }
-                if (own.live == 0) own.head = own.tail;
-            }
-            _levels[ownLevelKey] = own;
-        }
+        uint256 lockAmount = t.immediate ? 0 : _restOrSkip(t, orderId, own, remaining, stillCrosses);
         if (remaining != 0 && (t.immediate || stillCrosses)) {
             emit OrderCancelled(
                 orderId, msg.sender, remaining, t.immediate ? CancelReason.ImmediateOrCancel : CancelReason.FillLimit
@@ -480,6 +463,31 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         if (fills.length != 0 || lockAmount != 0) {
             _settlement.settleTaker(t.zone, msg.sender, t.side == Side.Buy, fills, lockAmount);
         }
+    }
+
+    /// @dev A limit order after matching: rests what is left (unless the book still crosses it) and returns the
+    /// escrow to lock, or only consumes its queue slot. Writes its level either way.
+    function _restOrSkip(Taker memory t, uint256 orderId, Level memory own, uint64 remaining, bool stillCrosses)
+        private
+        returns (uint256 lockAmount)
+    {
+        if (remaining != 0 && !stillCrosses) {
+            _orders[orderId] = Order({owner: msg.sender, remainingWh: uint48(remaining), expiry: uint40(t.expiry)});
+            unchecked {
+                ++own.tail;
+                ++own.live;
+            }
+            if (own.live == 1) _setTick(_bookKey(t.zone, t.side), t.tick);
+            lockAmount = _escrowOf(t.side, remaining, t.pricePerKWh);
+        } else {
+            // The id was used but the order does not rest: skip its queue slot. The own level is empty here
+            // (the order crossed the book, so no order of its side rests at its price).
+            unchecked {
+                ++own.tail;
+            }
+            if (own.live == 0) own.head = own.tail;
+        }
+        _levels[_levelKey(t.zone, Kind.Limit, t.side, t.tick)] = own;
     }
 
     /// @dev Matches a taker against the other side, best price first, FIFO within a price, at the makers'
@@ -529,13 +537,11 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
                 ++m.touched;
             }
             if (block.timestamp >= maker.expiry) {
-                delete _orders[makerId];
+                _expireMaker(makerId, maker, m.makerSide, price);
                 unchecked {
                     ++lvl.head;
                     --lvl.live;
                 }
-                emit OrderExpired(makerId, maker.owner, maker.remainingWh);
-                _unlockEscrow(maker.owner, m.makerSide, maker.remainingWh, price);
                 continue;
             }
             uint64 amountWh = m.remaining < maker.remainingWh ? m.remaining : maker.remainingWh;
@@ -554,18 +560,38 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
                 _orders[makerId].remainingWh = uint48(left);
             }
             _pushFill(fills, maker.owner, amountWh, price);
-            emit OrderFilled(makerId, maker.owner, amountWh, price, left);
-            if (t.side == Side.Buy) {
-                emit TradeExecuted(t.zone, m.takerId, makerId, msg.sender, maker.owner, amountWh, price);
-            } else {
-                emit TradeExecuted(t.zone, makerId, m.takerId, maker.owner, msg.sender, amountWh, price);
-            }
+            _emitFill(t, m.takerId, makerId, maker.owner, amountWh, price, left);
         }
         if (lvl.live == 0) {
             lvl.head = lvl.tail;
             _clearTick(_bookKey(t.zone, m.makerSide), tick);
         }
         _levels[levelKey] = lvl;
+    }
+
+    /// @dev The events of one taker fill: the maker's OrderFilled, then the trade.
+    function _emitFill(
+        Taker memory t,
+        uint256 takerId,
+        uint256 makerId,
+        address maker,
+        uint64 amountWh,
+        uint128 price,
+        uint64 left
+    ) private {
+        emit OrderFilled(makerId, maker, amountWh, price, left);
+        if (t.side == Side.Buy) {
+            emit TradeExecuted(t.zone, takerId, makerId, msg.sender, maker, amountWh, price);
+        } else {
+            emit TradeExecuted(t.zone, makerId, takerId, maker, msg.sender, amountWh, price);
+        }
+    }
+
+    /// @dev Removes a maker found expired during matching and returns its escrow (its level is the caller's).
+    function _expireMaker(uint256 makerId, Order memory maker, Side makerSide, uint128 price) private {
+        delete _orders[makerId];
+        emit OrderExpired(makerId, maker.owner, maker.remainingWh);
+        _unlockEscrow(maker.owner, makerSide, maker.remainingWh, price);
     }
 
     /// @dev Takes `amountWh` off a resting order in matchOrders; removes it from its level when done.
@@ -794,6 +820,7 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
     /// @dev An empty Fill[] with room for `capacity` pointers and no struct allocated yet (a `new` array of
     /// structs would allocate and zero every element up front).
     function _newFills(uint256 capacity) private pure returns (ISettlement.Fill[] memory fills) {
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             fills := mload(0x40)
             mstore(fills, 0)
@@ -803,6 +830,7 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
 
     function _pushFill(ISettlement.Fill[] memory fills, address maker, uint64 amountWh, uint128 price) private pure {
         ISettlement.Fill memory fill = ISettlement.Fill({maker: maker, amountWh: amountWh, pricePerKWh: price});
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let n := add(mload(fills), 1)
             mstore(add(fills, shl(5, n)), fill)

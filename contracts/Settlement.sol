@@ -96,6 +96,7 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
     {
         _supported(token);
         // A front-run permit must not grief the deposit: if it fails, the allowance decides.
+        // solhint-disable-next-line no-empty-blocks
         try IERC20Permit(token).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
         _deposit(token, amount);
     }
@@ -124,10 +125,9 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         uint256 available = balance.available;
         require(available >= amount, SettlementInsufficientAvailable(account, token, available, amount));
         unchecked {
-            // available ≥ amount and locked + amount ≤ total deposited < 2^128
-            balance.available = uint128(available - amount);
-            balance.locked += uint128(amount);
+            balance.available = uint128(available - amount); // available ≥ amount
         }
+        balance.locked += uint128(amount); // checked: one account's total is not bounded by 2^128
         emit Locked(account, token, amount);
     }
 
@@ -139,9 +139,9 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         uint256 locked = balance.locked;
         require(locked >= amount, SettlementInsufficientLocked(account, token, locked, amount));
         unchecked {
-            balance.locked = uint128(locked - amount);
-            balance.available += uint128(amount);
+            balance.locked = uint128(locked - amount); // locked ≥ amount
         }
+        balance.available += uint128(amount); // checked, as in lock
         emit Unlocked(account, token, amount);
     }
 

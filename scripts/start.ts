@@ -102,6 +102,14 @@ async function main(): Promise<void> {
   for (const [name, address] of Object.entries(addresses)) {
     process.stdout.write(`  ${name.padEnd(width)}  ${address}\n`);
   }
+  // The two addresses a trader needs, named plainly: deposit into Settlement, trade on EnergyTrading.
+  const market = { Settlement: "GridXMarket#Settlement", EnergyTrading: "GridXMarket#EnergyTrading" };
+  process.stdout.write("\nMarket:\n");
+  for (const [label, key] of Object.entries(market)) {
+    const address = addresses[key];
+    if (address === undefined) throw new Error(`the deployment has no ${key}`);
+    process.stdout.write(`  ${label.padEnd(width)}  ${address}\n`);
+  }
   process.stdout.write(
     `\nAccounts are Hardhat's default node accounts (see ignition/README.md for who holds which role).\n` +
       `Press Ctrl-C to stop.\n`,

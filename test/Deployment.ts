@@ -46,7 +46,16 @@ const EXPECTED_FUNCTION_ROLES = {
   priceOracle: ORACLE_ADMIN_FUNCTIONS,
   gridOracle: ORACLE_ADMIN_FUNCTIONS,
   weatherOracle: ORACLE_ADMIN_FUNCTIONS,
+  settlement: { setEnergyTrading: ADMIN, setProtocolFee: ADMIN, setProtocolTreasury: ADMIN },
+  energyTrading: { setMaxFillsPerCall: ADMIN, setPriceBand: ADMIN, setStaleReferencePolicy: ADMIN },
 } as const;
+
+/**
+ * Settlement's escrow functions. They are not AccessManager-restricted (so they are absent from the table
+ * and no role can be granted them): the contract itself admits only the wired EnergyTrading
+ * (`SettlementCallerNotEnergyTrading`), which a test below checks against every other account.
+ */
+const ENERGY_TRADING_ONLY = ["lock", "unlock", "settleTaker", "settleResting"] as const;
 
 /** State-changing functions that are deliberately not AccessManager-restricted. */
 const PUBLIC_FUNCTIONS = {
@@ -57,6 +66,28 @@ const PUBLIC_FUNCTIONS = {
   priceOracle: ["setAuthority", "submitReport"], // quorum-signature-checked; anyone may relay
   gridOracle: ["setAuthority", "submitReport"],
   weatherOracle: ["setAuthority", "submitReport"],
+  // deposit / depositWithPermit / withdraw move only the caller's own balance; the sweeps pay accrued fees
+  // only to the zone's treasury / the protocol treasury; the escrow functions are EnergyTrading-checked.
+  settlement: [
+    "setAuthority",
+    "deposit",
+    "depositWithPermit",
+    "withdraw",
+    "sweepZoneFees",
+    "sweepProtocolFees",
+    ...ENERGY_TRADING_ONLY,
+  ],
+  // The market is open to every account; cancelOrder is owner-checked, expireOrders removes only expired
+  // orders, and halts, pause and compliance limits come from GridManagement.
+  energyTrading: [
+    "setAuthority",
+    "createOrder",
+    "createDutchOrder",
+    "takeDutchOrder",
+    "cancelOrder",
+    "expireOrders",
+    "matchOrders",
+  ],
 } as const;
 
 type Target = keyof typeof EXPECTED_FUNCTION_ROLES;
@@ -72,6 +103,8 @@ async function deployGridX() {
     priceOracle: await ethers.getContractAt("PriceOracle", await deployed.priceOracle.getAddress()),
     gridOracle: await ethers.getContractAt("GridOracle", await deployed.gridOracle.getAddress()),
     weatherOracle: await ethers.getContractAt("WeatherOracle", await deployed.weatherOracle.getAddress()),
+    settlement: await ethers.getContractAt("Settlement", await deployed.settlement.getAddress()),
+    energyTrading: await ethers.getContractAt("EnergyTrading", await deployed.energyTrading.getAddress()),
   };
   return contracts;
 }
@@ -115,7 +148,15 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
       const [deployer, ...others] = await ethers.getSigners();
       const managerAddress = await c.manager.getAddress();
 
-      for (const target of [c.gridManagement, c.smartMeter, c.priceOracle, c.gridOracle, c.weatherOracle]) {
+      for (const target of [
+        c.gridManagement,
+        c.smartMeter,
+        c.priceOracle,
+        c.gridOracle,
+        c.weatherOracle,
+        c.settlement,
+        c.energyTrading,
+      ]) {
         expect(await target.authority()).to.equal(managerAddress);
       }
       expect(await c.manager.hasRole(ADMIN, deployer.address)).to.deep.equal([true, 0n]);
@@ -140,6 +181,30 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
       expect(await c.gridManagement.tradingInterval()).to.equal(BigInt(core.tradingIntervalSeconds));
       expect(await c.smartMeter.maxFutureSkew()).to.equal(BigInt(core.maxFutureSkewSeconds));
       expect(await c.mockStablecoin.decimals()).to.equal(6n);
+    });
+
+    it("wires the market: Settlement holds the payment token and credits and admits EnergyTrading once", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const market = block("GridXMarket");
+      const energyTradingAddress = await c.energyTrading.getAddress();
+
+      expect(await c.settlement.paymentToken()).to.equal(await c.mockStablecoin.getAddress());
+      expect(await c.settlement.energyToken()).to.equal(await c.energyToken.getAddress());
+      expect(await c.settlement.gridManagement()).to.equal(await c.gridManagement.getAddress());
+      expect(await c.settlement.energyTrading()).to.equal(energyTradingAddress);
+      expect(await c.settlement.protocolTreasury()).to.equal(ethers.getAddress(market.protocolTreasury));
+      expect(await c.settlement.protocolFeeBps()).to.equal(BigInt(market.protocolFeeBps));
+      await expect(c.settlement.setEnergyTrading(await c.smartMeter.getAddress()))
+        .to.be.revertedWithCustomError(c.settlement, "SettlementEnergyTradingAlreadySet")
+        .withArgs(energyTradingAddress);
+
+      expect(await c.energyTrading.settlement()).to.equal(await c.settlement.getAddress());
+      expect(await c.energyTrading.gridManagement()).to.equal(await c.gridManagement.getAddress());
+      expect(await c.energyTrading.priceOracle()).to.equal(await c.priceOracle.getAddress());
+      expect(await c.energyTrading.tickSize()).to.equal(BigInt(market.tickSize));
+      expect(await c.energyTrading.maxFillsPerCall()).to.equal(BigInt(market.maxFillsPerCall));
+      expect(await c.energyTrading.priceBandBps()).to.equal(BigInt(market.priceBandBps));
+      expect(await c.energyTrading.staleReferencePolicy()).to.equal(BigInt(market.staleReferencePolicy));
     });
 
     it("configures each oracle's quorum, heartbeat and field bounds from the parameters", async function () {
@@ -217,6 +282,23 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
           } else {
             await expect(call, `${target}.${name}`).to.not.be.revertedWithCustomError(contract, "AccessManagedUnauthorized");
           }
+        }
+      }
+    });
+
+    it("admits only EnergyTrading to Settlement's escrow functions, the ADMIN included", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const [deployer] = await ethers.getSigners();
+      const stranger = (await ethers.getSigners()).at(-1)!;
+
+      for (const caller of [deployer, stranger]) {
+        const asCaller = c.settlement.connect(caller) as unknown as BaseContract;
+        for (const name of ENERGY_TRADING_ONLY) {
+          const fragment = (c.settlement.interface as Interface).getFunction(name);
+          if (fragment === null) throw new Error(`no function ${name}`);
+          await expect(asCaller.getFunction(fragment.format()).staticCall(...zeroArguments(fragment)), `settlement.${name}`)
+            .to.be.revertedWithCustomError(c.settlement, "SettlementCallerNotEnergyTrading")
+            .withArgs(caller.address);
         }
       }
     });
@@ -368,6 +450,12 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
         .withArgs(stranger.address);
       await expect(c.priceOracle.connect(stranger).setQuorum(1))
         .to.be.revertedWithCustomError(c.priceOracle, "AccessManagedUnauthorized")
+        .withArgs(stranger.address);
+      await expect(c.settlement.connect(stranger).setProtocolFee(0))
+        .to.be.revertedWithCustomError(c.settlement, "AccessManagedUnauthorized")
+        .withArgs(stranger.address);
+      await expect(c.energyTrading.connect(stranger).setPriceBand(0))
+        .to.be.revertedWithCustomError(c.energyTrading, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
       await expect(c.manager.connect(stranger).grantRole(ORACLE_OPERATOR, stranger.address, 0))
         .to.be.revertedWithCustomError(c.manager, "AccessManagerUnauthorizedAccount")

@@ -14,9 +14,10 @@ pragma solidity 0.8.28;
 /// within a price, oldest first, at the resting (maker) order's price; then, unless it is immediate-or-cancel
 /// or fill-or-kill, it rests what is left at its own price. One call touches at most `maxFillsPerCall`
 /// maker orders (fills and expired orders removed) and skips at most `MAX_SKIPS_PER_CALL` cancelled queue
-/// slots, so no taker pays for an unbounded loop. When the bound stops matching while the order still
-/// crosses the book, the crossing remainder is returned (`OrderCancelled`, reason `FillLimit`): the book is
-/// never left crossed, so the best bid is below the best ask after every call.
+/// slots, so no taker pays for an unbounded loop. When the bound stops matching while a limit order still
+/// crosses the book, the crossing remainder is returned (`OrderCancelled`, reason `FillLimit`; an
+/// immediate-or-cancel order's remainder always has reason `ImmediateOrCancel`): the book is never left
+/// crossed, so the best bid is below the best ask after every call.
 ///
 /// Price bands. When the zone's PriceOracle reference is fresh and `priceBandBps` is non-zero, every limit
 /// price (and a Dutch order's start and floor) must lie within reference ± priceBandBps. When the reference

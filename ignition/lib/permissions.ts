@@ -23,7 +23,14 @@ export type RoleName = keyof typeof ROLES;
 export const LABELLED_ROLES = ["GRID_OPERATOR", "ORACLE_OPERATOR", "METER_REGISTRAR", "GUARDIAN"] as const satisfies readonly RoleName[];
 
 /** The contracts whose functions the AccessManager guards. */
-export type RestrictedContract = "GridManagement" | "SmartMeter" | "PriceOracle" | "GridOracle" | "WeatherOracle";
+export type RestrictedContract =
+  | "GridManagement"
+  | "SmartMeter"
+  | "PriceOracle"
+  | "GridOracle"
+  | "WeatherOracle"
+  | "Settlement"
+  | "EnergyTrading";
 
 type FunctionRoles = Partial<Record<RoleName, readonly string[]>>;
 
@@ -33,8 +40,12 @@ const ORACLE_GOVERNANCE: FunctionRoles = { ADMIN: ["setQuorum", "setHeartbeat", 
  * Every `restricted` function of every GridX contract, by role. Functions not listed here are public by
  * design: `SmartMeter.claimCredits` (anyone may call it; the credits only ever go to each meter's owner),
  * `SmartMeter.transferMeterOwnership` (owner-checked), `SmartMeter.coverConsumption` (EnergyToken-checked),
- * the oracles' `submitReport` (signature-checked; anyone may relay) and AccessManaged's `setAuthority`
- * (authority-checked).
+ * the oracles' `submitReport` (signature-checked; anyone may relay), AccessManaged's `setAuthority`
+ * (authority-checked), Settlement's `deposit` / `depositWithPermit` / `withdraw` (they move only the
+ * caller's own balance) and `sweepZoneFees` / `sweepProtocolFees` (fees only ever go to their treasury),
+ * Settlement's `lock` / `unlock` / `settleTaker` / `settleResting` (the contract admits only the wired
+ * EnergyTrading, not through the AccessManager), and every EnergyTrading trading function (`createOrder`,
+ * `createDutchOrder`, `takeDutchOrder`, `cancelOrder` (owner-checked), `expireOrders`, `matchOrders`).
  */
 export const FUNCTION_ROLES: Record<RestrictedContract, FunctionRoles> = {
   GridManagement: {
@@ -62,6 +73,8 @@ export const FUNCTION_ROLES: Record<RestrictedContract, FunctionRoles> = {
   PriceOracle: ORACLE_GOVERNANCE,
   GridOracle: ORACLE_GOVERNANCE,
   WeatherOracle: ORACLE_GOVERNANCE,
+  Settlement: { ADMIN: ["setEnergyTrading", "setProtocolFee", "setProtocolTreasury"] },
+  EnergyTrading: { ADMIN: ["setMaxFillsPerCall", "setPriceBand", "setStaleReferencePolicy"] },
 };
 
 const ARTIFACTS_DIR = new URL("../../artifacts/contracts/", import.meta.url);

@@ -10,13 +10,14 @@ import {
 } from "../lib/deploymentPlan.ts";
 import { ROLES, type RoleName } from "../lib/permissions.ts";
 import GridXCoreModule from "./GridXCore.ts";
+import GridXMarketModule from "./GridXMarket.ts";
 import GridXOraclesModule from "./GridXOracles.ts";
 import GridXPermissionsModule from "./GridXPermissions.ts";
 import MockStablecoinModule from "./MockStablecoin.ts";
 
 /**
- * The whole GridX system: core, oracles, the permission table, role grants, zones with their grid
- * operators, and the local payment token. The number of zones and role members comes from `plan`
+ * The whole GridX system: core, oracles, the market (Settlement and EnergyTrading), the permission
+ * table, role grants, zones with their grid operators, and the local payment token. The number of zones and role members comes from `plan`
  * (see `../lib/deploymentPlan.ts`); the default export builds it from the parameters file the deploy
  * command is given.
  */
@@ -60,10 +61,11 @@ export function buildGridXModule(plan: DeploymentPlan) {
     const core = m.useModule(GridXCoreModule);
     const oracles = m.useModule(GridXOraclesModule);
     const { mockStablecoin } = m.useModule(MockStablecoinModule);
+    const market = m.useModule(GridXMarketModule);
     m.useModule(GridXPermissionsModule);
     m.useModule(rolesModule);
     m.useModule(zonesModule);
-    return { ...core, ...oracles, mockStablecoin };
+    return { ...core, ...oracles, mockStablecoin, ...market };
   });
 }
 

@@ -8,6 +8,7 @@ import {
   selectorsOf,
 } from "../lib/permissions.ts";
 import GridXCoreModule from "./GridXCore.ts";
+import GridXMarketModule from "./GridXMarket.ts";
 import GridXOraclesModule from "./GridXOracles.ts";
 
 /**
@@ -17,12 +18,15 @@ import GridXOraclesModule from "./GridXOracles.ts";
 export default buildModule("GridXPermissions", (m) => {
   const { accessManager, gridManagement, smartMeter } = m.useModule(GridXCoreModule);
   const { priceOracle, gridOracle, weatherOracle } = m.useModule(GridXOraclesModule);
+  const { settlement, energyTrading } = m.useModule(GridXMarketModule);
   const targets = {
     GridManagement: gridManagement,
     SmartMeter: smartMeter,
     PriceOracle: priceOracle,
     GridOracle: gridOracle,
     WeatherOracle: weatherOracle,
+    Settlement: settlement,
+    EnergyTrading: energyTrading,
   } satisfies Record<RestrictedContract, unknown>;
 
   for (const role of LABELLED_ROLES) {

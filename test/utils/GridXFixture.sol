@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Test} from "forge-std/Test.sol";
+import {SlimTest} from "./SlimTest.sol";
 import {GridXAccessManager} from "../../contracts/GridXAccessManager.sol";
 import {GridManagement} from "../../contracts/GridManagement.sol";
 import {SmartMeter} from "../../contracts/SmartMeter.sol";
@@ -12,7 +12,7 @@ import {Roles} from "../../contracts/libraries/Roles.sol";
 
 /// @dev Deploys the metering layer wired as production wires it: every restricted function assigned
 /// to its role in the AccessManager, this test contract as ADMIN.
-abstract contract GridXFixture is Test {
+abstract contract GridXFixture is SlimTest {
     GridXAccessManager internal manager;
     GridManagement internal grid;
     SmartMeter internal meter;
