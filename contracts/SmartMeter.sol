@@ -6,13 +6,14 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {IGridManagement} from "./interfaces/IGridManagement.sol";
+import {ICertificateIssuer, ICreditsRecipient} from "./interfaces/IMeterHooks.sol";
 import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
 import {MeterCursor, MeterCursorLib} from "./libraries/MeterCursor.sol";
 
 /// @title SmartMeter
 /// @notice Meter registry and verified-reading ingestion; the only minter of EnergyToken.
 /// @dev Permissions: registry functions are METER_REGISTRAR, `submitReadings` is ORACLE_OPERATOR,
-/// `setMaxFutureSkew` and `setEnergyToken` are ADMIN (all through the AccessManager); `claimCredits` is
+/// `setMaxFutureSkew`, `setEnergyToken`, `setGreenCertificate` and `setAssetRegistry` are ADMIN (all through the AccessManager); `claimCredits` is
 /// open because credits only ever go to the meter's owner.
 /// Gas: a reading reads one slot of its meter (identity) and reads and writes one other (cursor), each
 /// loaded once and stored once; the day slot only on the first reading of a UTC day. Credits accrue in
@@ -61,6 +62,12 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
         uint64 consumptionWh;
     }
 
+    /// @dev Credits minted since deployment (one slot, written once per claimed meter).
+    struct CreditMix {
+        uint128 mintedWh;
+        uint128 renewableWh;
+    }
+
     IGridManagement private immutable _gridManagement;
     /// @dev One slot, read once per batch.
     IEnergyToken private _energyToken;
@@ -76,6 +83,10 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     mapping(uint64 meterId => DayStart) private _dayStarts;
     mapping(uint64 meterId => mapping(uint32 day => DailyTotals)) private _closedDays;
     mapping(bytes32 serialHash => uint64 meterId) private _meterIdBySerial;
+    ICertificateIssuer private _greenCertificate;
+    /// @dev Read by every claim: credits minted to it are reported to it.
+    address private _assetRegistry;
+    CreditMix private _creditMix;
 
     // ─────────────────────────────────────────────────────────────── constructor
 
@@ -212,6 +223,24 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
         emit EnergyTokenSet(energyToken_);
     }
 
+    /// @inheritdoc ISmartMeter
+    function setGreenCertificate(address greenCertificate_) external restricted {
+        require(greenCertificate_ != address(0), SmartMeterZeroAddress());
+        address current = address(_greenCertificate);
+        require(current == address(0), SmartMeterGreenCertificateAlreadySet(current));
+        _greenCertificate = ICertificateIssuer(greenCertificate_);
+        emit GreenCertificateSet(greenCertificate_);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function setAssetRegistry(address assetRegistry_) external restricted {
+        require(assetRegistry_ != address(0), SmartMeterZeroAddress());
+        address current = _assetRegistry;
+        require(current == address(0), SmartMeterAssetRegistryAlreadySet(current));
+        _assetRegistry = assetRegistry_;
+        emit AssetRegistrySet(assetRegistry_);
+    }
+
     // ─────────────────────────────────────────────────────────────── EnergyToken
 
     /// @inheritdoc ISmartMeter
@@ -226,6 +255,12 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
         }
         _cursors[meterId] = cursor.withUncovered(uncovered);
         emit ConsumptionCovered(meterId, account, amountWh, uncovered);
+        ICertificateIssuer certificate = _greenCertificate;
+        if (address(certificate) == address(0)) return;
+        CreditMix memory mix = _creditMix;
+        // Redeemed credits were minted, so mintedWh ≥ amountWh > 0; the share is at most amountWh.
+        uint64 renewableWh = uint64((uint256(amountWh) * mix.renewableWh) / mix.mintedWh);
+        if (renewableWh != 0) certificate.issue(account, _identities[meterId].zone, renewableWh);
     }
 
     // ─────────────────────────────────────────────────────────────── views
@@ -303,6 +338,27 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
     /// @inheritdoc ISmartMeter
     function maxFutureSkew() external view returns (uint32) {
         return _maxFutureSkew;
+    }
+
+    /// @inheritdoc ISmartMeter
+    function greenCertificate() external view returns (address) {
+        return address(_greenCertificate);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function assetRegistry() external view returns (address) {
+        return _assetRegistry;
+    }
+
+    /// @inheritdoc ISmartMeter
+    function creditMix() external view returns (uint128 mintedWh, uint128 renewableWh) {
+        CreditMix memory mix = _creditMix;
+        return (mix.mintedWh, mix.renewableWh);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function isRenewableKind(MeterKind kind) public pure returns (bool) {
+        return kind == MeterKind.SolarProsumer || kind == MeterKind.Hybrid;
     }
 
     /// @inheritdoc ISmartMeter
@@ -448,8 +504,14 @@ contract SmartMeter is ISmartMeter, AccessManaged, EIP712 {
         amountWh = cursor.claimableWh();
         if (amountWh == 0) return 0;
         _cursors[meterId] = cursor.withClaimable(0);
+        CreditMix memory mix = _creditMix;
+        mix.mintedWh += amountWh;
+        if (isRenewableKind(_identities[meterId].kind)) mix.renewableWh += amountWh;
+        _creditMix = mix;
         emit CreditsClaimed(meterId, owner, amountWh);
         token.mint(owner, amountWh); // GridX's own token: no hooks, no re-entry
+        // The registry learns which asset the credits belong to; its state is settled before it is called.
+        if (owner == _assetRegistry) ICreditsRecipient(owner).onCreditsClaimed(meterId, amountWh);
     }
 
     /// @dev The token to mint with, once minting is allowed: wired, and the system not paused.

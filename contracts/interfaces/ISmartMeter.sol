@@ -106,6 +106,10 @@ interface ISmartMeter {
     error SmartMeterInvalidClaimSize(uint256 size, uint256 maxSize);
     /// @notice The allowed clock skew must be at most MAX_FUTURE_SKEW_LIMIT seconds.
     error SmartMeterInvalidFutureSkew(uint32 maxFutureSkewSeconds);
+    /// @notice The GreenCertificate can be wired once.
+    error SmartMeterGreenCertificateAlreadySet(address greenCertificate);
+    /// @notice The asset registry (EnergyAssetNFT) can be wired once.
+    error SmartMeterAssetRegistryAlreadySet(address assetRegistry);
 
     // ─────────────────────────────────────────────────────────────── events
 
@@ -131,6 +135,10 @@ interface ISmartMeter {
     event MaxFutureSkewUpdated(uint32 maxFutureSkewSeconds);
     /// @notice The EnergyToken was wired.
     event EnergyTokenSet(address indexed energyToken);
+    /// @notice The GreenCertificate was wired: redemptions issue certificates from now on.
+    event GreenCertificateSet(address indexed greenCertificate);
+    /// @notice The asset registry was wired: credits minted to it are reported to it per meter.
+    event AssetRegistrySet(address indexed assetRegistry);
     /// @notice A reading was accepted. Registers are cumulative; `surplusWh` was credited to the meter
     /// (claimable by its owner) and `deficitWh` added to the meter's uncovered consumption.
     event ReadingAccepted(
@@ -197,11 +205,20 @@ interface ISmartMeter {
     function setMaxFutureSkew(uint32 maxFutureSkewSeconds) external;
     /// @notice Wires the EnergyToken, once.
     function setEnergyToken(address energyToken) external;
+    /// @notice Wires the GreenCertificate, once. Redemptions before it is wired issue no certificates.
+    function setGreenCertificate(address greenCertificate) external;
+    /// @notice Wires the asset registry (EnergyAssetNFT), once. When a meter's owner is the registry, every
+    /// mint of that meter's credits is followed by `ICreditsRecipient.onCreditsClaimed(meterId, amountWh)`, so
+    /// the registry knows which asset the credits belong to.
+    function setAssetRegistry(address assetRegistry) external;
 
     // ─────────────────────────────────────────────────────────────── EnergyToken
 
     /// @notice Records that `account` redeemed `amountWh` credits against `meterId`'s uncovered
-    /// consumption. Only the EnergyToken calls this, after burning the credits.
+    /// consumption. Only the EnergyToken calls this, after burning the credits. When the GreenCertificate
+    /// is wired, it issues `account` certificates of the meter's zone for the renewable share of the
+    /// redeemed credits: `amountWh × renewableWh / mintedWh` of `creditMix()`, rounded down (credits are
+    /// fungible, so a redeemed credit carries the renewable share of all credits ever minted).
     function coverConsumption(uint64 meterId, address account, uint64 amountWh) external;
 
     // ─────────────────────────────────────────────────────────────── views
@@ -230,4 +247,14 @@ interface ISmartMeter {
     function maxFutureSkew() external view returns (uint32);
     /// @notice The EnergyToken minted by this registry.
     function energyToken() external view returns (address);
+    /// @notice The wired GreenCertificate, or zero.
+    function greenCertificate() external view returns (address);
+    /// @notice The wired asset registry, or zero.
+    function assetRegistry() external view returns (address);
+    /// @notice Credits minted since deployment, all and renewable, in Wh. Renewable are the credits of
+    /// SolarProsumer and Hybrid meters (metered on-site generation); Battery credits are stored energy of
+    /// unknown origin and count as not renewable.
+    function creditMix() external view returns (uint128 mintedWh, uint128 renewableWh);
+    /// @notice Whether credits of a meter of `kind` count as renewable (see `creditMix`).
+    function isRenewableKind(MeterKind kind) external pure returns (bool);
 }

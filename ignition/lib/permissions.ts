@@ -66,7 +66,7 @@ export const FUNCTION_ROLES: Record<RestrictedContract, FunctionRoles> = {
     GUARDIAN: ["pause"],
   },
   SmartMeter: {
-    ADMIN: ["setMaxFutureSkew", "setEnergyToken"],
+    ADMIN: ["setMaxFutureSkew", "setEnergyToken", "setGreenCertificate", "setAssetRegistry"],
     METER_REGISTRAR: ["registerMeter", "setMeterActive", "setDeviceSigner", "setRatedCapacity"],
     ORACLE_OPERATOR: ["submitReadings"],
   },
