@@ -32,7 +32,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import hre from "hardhat";
-import type { Interface, TransactionReceipt, TransactionResponse } from "ethers";
+import { Interface, type TransactionReceipt, type TransactionResponse } from "ethers";
 import { type OracleName, reportDomain, reportMessage, reportTypes } from "../test/helpers/oracleTypedData.ts";
 import { type Reading, readingDomain, signReading } from "../test/helpers/readingTypedData.ts";
 
@@ -56,6 +56,13 @@ const KEEPER = 12;
 const BUY = 0;
 const SELL = 1;
 const TAKER = 13;
+/** #19 owns an energy asset and #18 buys 40 % of its shares. */
+const ASSET_OWNER = 19;
+const ASSET_PARTNER = 18;
+/** GreenCertificate's issue event, to read the certificates a redemption issued. */
+const CERTIFICATE_EVENTS = new Interface([
+  "event CertificatesIssued(address indexed to, uint256 indexed id, uint32 indexed zone, uint32 month, uint256 amountWh, uint256 gCO2e)",
+]);
 const BIDDER = 14;
 const SELLER = 15;
 
@@ -83,6 +90,8 @@ const MARKET_TARGETS = {
   takeBase: 55_000,
   takePerMaker: 12_000,
 } as const;
+/** The governance issue's execution-gas targets (reported like the market's). */
+const GOVERNANCE_TARGETS = { castVote: 90_000, redeemWithCertificate: 80_000 } as const;
 const TAKE_ROWS = [
   ["take1", 1],
   ["take10", 10],
@@ -212,6 +221,19 @@ async function run(json: boolean): Promise<{ output: string; target: Target; row
     mockStablecoin: await deployed.mockStablecoin.getAddress(),
   });
 
+  await bench.certificatesAndAssets({
+    greenCertificate: await deployed.greenCertificate.getAddress(),
+    energyAssetNft: await deployed.energyAssetNft.getAddress(),
+  });
+  const holders = parameters.GridXGovernance?.tokenRecipients;
+  if (!Array.isArray(holders) || holders.length < 2) throw new Error("GridXGovernance.tokenRecipients needs two holders");
+  await bench.governance({
+    governanceToken: await deployed.governanceToken.getAddress(),
+    energyGovernor: await deployed.energyGovernor.getAddress(),
+    gridManagement: await deployed.gridManagement.getAddress(),
+    holders: holders as string[],
+  });
+
   const target = bench.target();
   const marketTargets = bench.marketTargets();
   if (json) {
@@ -238,6 +260,20 @@ interface BenchAccounts {
   quorum: number;
 }
 
+/** Certificates and assets as deployed. */
+interface AssetAddresses {
+  greenCertificate: string;
+  energyAssetNft: string;
+}
+
+/** The governance contracts as deployed, and the token holders of the parameters file. */
+interface GovernanceAddresses {
+  governanceToken: string;
+  energyGovernor: string;
+  gridManagement: string;
+  holders: string[];
+}
+
 /** The market contracts as deployed. */
 interface MarketAddresses {
   settlement: string;
@@ -252,6 +288,8 @@ class Bench {
   readonly #setBalance: Connection["networkHelpers"]["setBalance"];
   /** The timestamp of the last market transaction (see `#stamped`). */
   #marketClock = MARKET_AT;
+  /** The certificates the bench redemption issued (retired in `certificatesAndAssets`). */
+  #certificate: { holder: string; id: bigint; amountWh: bigint } | undefined;
   readonly #accounts: BenchAccounts;
   readonly #addresses: Record<"smartMeter" | "energyToken" | OracleName, string>;
 
@@ -274,11 +312,14 @@ class Bench {
     const signers = await ethers.getSigners();
     // Two funded accounts own the first prosumer meter and the first household meter, so credits can move
     // to a consumer and be redeemed; every other owner is a distinct address, as real households are.
-    const [creditSeller, creditBuyer] = [signers[10], signers[11]];
+    const [creditSeller, creditBuyer, neighbour] = [signers[10], signers[11], signers[ASSET_OWNER]];
 
     await this.#time.increaseTo(BASELINE_AT - 3_600n);
     const { meters: solar } = await registerMeters(SOLAR_PROSUMER, "SOLAR", TARGET_BATCH_SIZE, (i) => (i === 0 ? creditSeller.address : undefined));
-    const { meters: households, lastReceipt } = await registerMeters(CONSUMER, "HOUSE", TARGET_BATCH_SIZE, (i) => (i === 0 ? creditBuyer.address : undefined));
+    // Household 2 (zone 1, like household 0) belongs to a neighbour who redeems first each month (see below).
+    const { meters: households, lastReceipt } = await registerMeters(CONSUMER, "HOUSE", TARGET_BATCH_SIZE, (i) =>
+      i === 0 ? creditBuyer.address : i === 2 ? neighbour.address : undefined,
+    );
     await this.#record("registerMeter", "register meter", 1, lastReceipt);
     // Two more prosumers: the pioneer's claim is the system's first mint, the newcomer's the cold single claim.
     const { meters: [pioneer, newcomer] } = await registerMeters(SOLAR_PROSUMER, "NEWCOMER", 2);
@@ -324,8 +365,73 @@ class Bench {
     await mined(energyToken.connect(creditSeller).transfer(creditBuyer.address, 1_000n));
     const householdMeter = households[0].id;
     if ((await smartMeter.uncoveredConsumption(householdMeter)) <= 100n) throw new Error("household has too little debt");
+    // The month's first redemption in the zone creates the certificate id (its supply slot, and the zone's
+    // emission factor read from GridManagement); every later one, like the household's below, finds it.
+    await mined(energyToken.connect(creditSeller).transfer(neighbour.address, 100n));
+    const first = await mined(energyToken.connect(neighbour).redeem(households[2].id, 100n));
+    await this.#record("redeemFirstOfMonth", "redeem, the zone's first certificates of the month", 1, first);
     const redeemed = await mined(energyToken.connect(creditBuyer).redeem(householdMeter, 100n));
-    await this.#record("redeem", "redeem (credits and debt both remain)", 1, redeemed);
+    await this.#record("redeem", "redeem with certificate issue (redeemer's first of the month)", 1, redeemed);
+    // Every credit so far came from solar meters, so the whole redemption is renewable: 100 Wh of certificates.
+    const issued = redeemed.logs.flatMap((log) => {
+      const parsed = CERTIFICATE_EVENTS.parseLog(log);
+      return parsed?.name === "CertificatesIssued" ? [parsed] : [];
+    });
+    if (issued.length !== 1 || issued[0].args.to !== creditBuyer.address || issued[0].args.amountWh !== 100n) {
+      throw new Error("redeem: expected one CertificatesIssued of 100 Wh to the redeemer");
+    }
+    this.#certificate = { holder: creditBuyer.address, id: issued[0].args.id as bigint, amountWh: 100n };
+  }
+
+  /**
+   * Green certificates and energy assets: the redeemer retires half its certificates for a named company; a
+   * prosumer mints an asset for its new meter, hands the meter to the registry, splits the asset into 10
+   * shares, gives 4 to a partner, and claims its share of what the meter earned next (the claim first
+   * pulls the meter's credits from SmartMeter).
+   */
+  async certificatesAndAssets(addresses: AssetAddresses): Promise<void> {
+    const ethers = this.#ethers;
+    const { smartMeter, energyToken, registerMeters, post } = await this.#metering();
+    const certificate = await ethers.getContractAt("GreenCertificate", addresses.greenCertificate);
+    const assets = await ethers.getContractAt("EnergyAssetNFT", addresses.energyAssetNft);
+    const signers = await ethers.getSigners();
+    const [owner, partner] = [signers[ASSET_OWNER], signers[ASSET_PARTNER]];
+
+    const held = this.#certificate;
+    if (held === undefined) throw new Error("no certificates were issued to retire");
+    const company = await ethers.getSigner(held.holder);
+    const retired = await mined(certificate.connect(company).retire(held.id, held.amountWh / 2n, "Riverside Bakery Ltd"));
+    await this.#record("retire", "retire certificates for a named beneficiary", 1, retired);
+    if ((await certificate.balanceOf(held.holder, held.id)) !== held.amountWh / 2n) throw new Error("retire: not burned");
+    if ((await certificate.totalRetired(held.id)) !== held.amountWh / 2n) throw new Error("retire: not recorded");
+
+    const readingsAt = DAY_ZERO + 2n * DAY + 10n * 3_600n;
+    const { meters } = await registerMeters(SOLAR_PROSUMER, "ASSET", 1, () => owner.address);
+    const [meter] = meters;
+    await post(meters, readingsAt, solarInterval, "baseline");
+    const minted = await mined(
+      assets.connect(owner).mintAsset(meter.id, 0, Number(meter.ratedCapacityW), readingsAt - 30n * DAY, "Rooftop array, 12 Mill Lane"),
+    );
+    await this.#record("mintAsset", "mint an energy asset (solar array)", 1, minted);
+    const assetId = await assets.assetOfMeter(meter.id);
+    if (assetId === 0n || (await assets.ownerOf(assetId)) !== owner.address) throw new Error("mintAsset: no asset");
+
+    const registry = await assets.getAddress();
+    await mined(smartMeter.connect(owner).transferMeterOwnership(meter.id, registry));
+    meter.owner = registry;
+    await mined(assets.connect(owner).fractionalize(assetId, 10n));
+    await mined(assets.connect(owner).transferShares(assetId, partner.address, 4n));
+    await post(meters, readingsAt + INTERVAL, solarInterval, "surplus");
+    const earnedWh = await smartMeter.claimableCredits(meter.id);
+    const before = await energyToken.balanceOf(owner.address);
+    const claimed = await mined(assets.connect(owner).claimAssetCredits(assetId));
+    await this.#record("claimAssetCredits", "claim asset credits (fractional, pulls the meter's credits)", 1, claimed);
+    const paid = (await energyToken.balanceOf(owner.address)) - before;
+    const partnerOwed = await assets.claimableAssetCredits(assetId, partner.address);
+    const { carryWh } = await assets.getDistribution(assetId);
+    if (paid === 0n || paid + partnerOwed + carryWh !== earnedWh || paid !== ((earnedWh - carryWh) * 6n) / 10n) {
+      throw new Error(`claimAssetCredits: paid ${paid} + partner ${partnerOwed} + carry ${carryWh} ≠ ${earnedWh} pro rata`);
+    }
   }
 
   /**
@@ -665,6 +771,42 @@ class Bench {
     }
   }
 
+  /**
+   * Governance on the deployed system: two token holders delegate to themselves, one proposes a grid-fee
+   * change for zone 1 (the timelock is the only ADMIN, so this is the only way to change it), both vote.
+   * `castVote` is the first vote on the proposal (its tally slot is new) and `castVoteNext` a later one.
+   */
+  async governance(addresses: GovernanceAddresses): Promise<void> {
+    const ethers = this.#ethers;
+    const token = await ethers.getContractAt("GovernanceToken", addresses.governanceToken);
+    const governor = await ethers.getContractAt("EnergyGovernor", addresses.energyGovernor);
+    const gridManagement = await ethers.getContractAt("GridManagement", addresses.gridManagement);
+    const [proposer, voter] = await Promise.all(addresses.holders.slice(0, 2).map((holder) => ethers.getSigner(holder)));
+    for (const holder of [proposer, voter]) await mined(token.connect(holder).delegate(holder.address));
+    await this.#time.increase(1n);
+
+    const zone = await gridManagement.getZone(ZONE);
+    const fees = {
+      peakFeeBps: zone.peakFeeBps + 25n,
+      offPeakFeeBps: zone.offPeakFeeBps,
+      peakStartHour: zone.peakStartHour,
+      peakEndHour: zone.peakEndHour,
+    };
+    const targets = [addresses.gridManagement];
+    const calldatas = [gridManagement.interface.encodeFunctionData("setFeeSchedule", [ZONE, fees])];
+    const description = "Zone 1: raise the peak grid fee by 0.25 %";
+    const proposed = await mined(governor.connect(proposer).propose(targets, [0n], calldatas, description));
+    await this.#record("propose", "propose (one call)", 1, proposed);
+    const proposalId = await governor.hashProposal(targets, [0n], calldatas, ethers.id(description));
+
+    await this.#time.increase((await governor.votingDelay()) + 1n);
+    await this.#record("castVote", "castVote (first vote on a proposal)", 1, await mined(governor.connect(voter).castVote(proposalId, 1)));
+    await this.#record("castVoteNext", "castVote (a later vote)", 1, await mined(governor.connect(proposer).castVote(proposalId, 1)));
+    const [against, forVotes] = await governor.proposalVotes(proposalId);
+    const expected = (await token.getVotes(proposer.address)) + (await token.getVotes(voter.address));
+    if (against !== 0n || forVotes !== expected) throw new Error("governance: the votes were not counted");
+  }
+
   /** The issue's market targets against the measured execution gas. */
   marketTargets(): MarketTarget[] {
     const judge = (id: string, target: string, limit: number): MarketTarget => {
@@ -684,6 +826,8 @@ class Bench {
           takeBase + takePerMaker * makers,
         ),
       ),
+      judge("castVote", "castVote", GOVERNANCE_TARGETS.castVote),
+      judge("redeem", "redeem with certificate issue", GOVERNANCE_TARGETS.redeemWithCertificate),
     ];
   }
 
@@ -829,7 +973,7 @@ function renderTable(rows: Row[], target: Target, marketTargets: MarketTarget[],
     `Measured ${fmt(target.measuredGasPerReading)} per reading: ${verdict(target.met)}. Marginal cost of one more reading in a batch: ${fmt(target.marginalGasPerReading)}.`,
     `A reading only credits its meter; minting is in claimCredits, whose rows are gas per meter claimed.`,
     "",
-    "Market targets, on execution gas (reported, never enforced):",
+    "Market and governance targets, on execution gas (reported, never enforced):",
     ...marketTargets.map(
       (t) =>
         `  ${t.target.padEnd(targetWidth)}  ≤ ${fmt(t.limit).padStart(9)}  measured ${fmt(t.executionGas).padStart(9)}  ${verdict(t.met)}`,

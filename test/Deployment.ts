@@ -42,6 +42,8 @@ const EXPECTED_FUNCTION_ROLES = {
     submitReadings: ORACLE_OPERATOR,
     setMaxFutureSkew: ADMIN,
     setEnergyToken: ADMIN,
+    setGreenCertificate: ADMIN,
+    setAssetRegistry: ADMIN,
   },
   priceOracle: ORACLE_ADMIN_FUNCTIONS,
   gridOracle: ORACLE_ADMIN_FUNCTIONS,
@@ -105,8 +107,21 @@ async function deployGridX() {
     weatherOracle: await ethers.getContractAt("WeatherOracle", await deployed.weatherOracle.getAddress()),
     settlement: await ethers.getContractAt("Settlement", await deployed.settlement.getAddress()),
     energyTrading: await ethers.getContractAt("EnergyTrading", await deployed.energyTrading.getAddress()),
+    greenCertificate: await ethers.getContractAt("GreenCertificate", await deployed.greenCertificate.getAddress()),
+    energyAssetNft: await ethers.getContractAt("EnergyAssetNFT", await deployed.energyAssetNft.getAddress()),
+    governanceToken: await ethers.getContractAt("GovernanceToken", await deployed.governanceToken.getAddress()),
+    timelock: await ethers.getContractAt("GridXTimelock", await deployed.timelock.getAddress()),
+    energyGovernor: await ethers.getContractAt("EnergyGovernor", await deployed.energyGovernor.getAddress()),
   };
   return contracts;
+}
+
+/** The timelock as a signer: after deployment it is the AccessManager's only ADMIN. */
+async function asTimelock(c: Awaited<ReturnType<typeof deployGridX>>) {
+  const address = await c.timelock.getAddress();
+  await networkHelpers.impersonateAccount(address);
+  await networkHelpers.setBalance(address, 10n ** 18n);
+  return ethers.getSigner(address);
 }
 
 /** The selector of `name` on a contract of any type (the targets' typed interfaces differ). */
@@ -143,7 +158,7 @@ function block(moduleId: string): Record<string, any> {
 
 describe("Deployment (ignition/modules/GridX.ts)", function () {
   describe("contracts", function () {
-    it("answers every managed contract to one AccessManager whose only ADMIN is the deployer", async function () {
+    it("answers every managed contract to one AccessManager whose only ADMIN is the governance timelock", async function () {
       const c = await networkHelpers.loadFixture(deployGridX);
       const [deployer, ...others] = await ethers.getSigners();
       const managerAddress = await c.manager.getAddress();
@@ -159,8 +174,14 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
       ]) {
         expect(await target.authority()).to.equal(managerAddress);
       }
-      expect(await c.manager.hasRole(ADMIN, deployer.address)).to.deep.equal([true, 0n]);
-      for (const other of others) expect((await c.manager.hasRole(ADMIN, other.address))[0]).to.equal(false);
+      const timelock = await c.timelock.getAddress();
+      expect(await c.manager.hasRole(ADMIN, timelock)).to.deep.equal([true, 0n]);
+      // No externally owned account holds ADMIN: the deployer renounced it after handing it over.
+      for (const account of [deployer, ...others]) expect((await c.manager.hasRole(ADMIN, account.address))[0]).to.equal(false);
+      const granted = await c.manager.queryFilter(c.manager.filters.RoleGranted(ADMIN));
+      const revoked = await c.manager.queryFilter(c.manager.filters.RoleRevoked(ADMIN));
+      expect(granted.map(({ args }) => args.account)).to.deep.equal([deployer.address, timelock]);
+      expect(revoked.map(({ args }) => args.account)).to.deep.equal([deployer.address]);
     });
 
     it("wires SmartMeter and EnergyToken to each other", async function () {
@@ -169,7 +190,8 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
       expect(await c.smartMeter.energyToken()).to.equal(await c.energyToken.getAddress());
       expect(await c.energyToken.smartMeter()).to.equal(await c.smartMeter.getAddress());
       expect(await c.energyToken.decimals()).to.equal(3n);
-      await expect(c.smartMeter.setEnergyToken(await c.mockStablecoin.getAddress()))
+      const admin = await asTimelock(c);
+      await expect(c.smartMeter.connect(admin).setEnergyToken(await c.mockStablecoin.getAddress()))
         .to.be.revertedWithCustomError(c.smartMeter, "SmartMeterEnergyTokenAlreadySet")
         .withArgs(await c.energyToken.getAddress());
     });
@@ -194,7 +216,8 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
       expect(await c.settlement.energyTrading()).to.equal(energyTradingAddress);
       expect(await c.settlement.protocolTreasury()).to.equal(ethers.getAddress(market.protocolTreasury));
       expect(await c.settlement.protocolFeeBps()).to.equal(BigInt(market.protocolFeeBps));
-      await expect(c.settlement.setEnergyTrading(await c.smartMeter.getAddress()))
+      const admin = await asTimelock(c);
+      await expect(c.settlement.connect(admin).setEnergyTrading(await c.smartMeter.getAddress()))
         .to.be.revertedWithCustomError(c.settlement, "SettlementEnergyTradingAlreadySet")
         .withArgs(energyTradingAddress);
 
@@ -291,7 +314,7 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
       const [deployer] = await ethers.getSigners();
       const stranger = (await ethers.getSigners()).at(-1)!;
 
-      for (const caller of [deployer, stranger]) {
+      for (const caller of [await asTimelock(c), deployer, stranger]) {
         const asCaller = c.settlement.connect(caller) as unknown as BaseContract;
         for (const name of ENERGY_TRADING_ONLY) {
           const fragment = (c.settlement.interface as Interface).getFunction(name);
@@ -358,9 +381,9 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
 
     it("lets each role call exactly its functions (AccessManager.canCall)", async function () {
       const c = await networkHelpers.loadFixture(deployGridX);
-      const [deployer] = await ethers.getSigners();
+      const timelock = await c.timelock.getAddress();
       const memberOf: Record<string, string> = Object.fromEntries(
-        [[ADMIN, [deployer.address]] as const, ...members.map(([, role, accounts]) => [role, accounts] as const)].map(
+        [[ADMIN, [timelock]] as const, ...members.map(([, role, accounts]) => [role, accounts] as const)].map(
           ([role, accounts]) => [role.toString(), accounts[0]],
         ),
       );
@@ -413,6 +436,115 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
           }
         }
       }
+    });
+  });
+
+  describe("governance and assets", function () {
+    const governance = block("GridXGovernance");
+    const TIMELOCK_ADMIN = ethers.ZeroHash;
+    const PROPOSER = ethers.id("PROPOSER_ROLE");
+    const CANCELLER = ethers.id("CANCELLER_ROLE");
+    const EXECUTOR = ethers.id("EXECUTOR_ROLE");
+
+    it("mints the whole governance supply to the configured holders", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const recipients = governance.tokenRecipients as string[];
+      const amounts = (governance.tokenAmounts as Array<bigint | string>).map(BigInt);
+
+      let total = 0n;
+      for (const [index, recipient] of recipients.entries()) {
+        expect(await c.governanceToken.balanceOf(recipient)).to.equal(amounts[index]);
+        total += amounts[index];
+      }
+      expect(await c.governanceToken.totalSupply()).to.equal(total);
+      expect(await c.governanceToken.CLOCK_MODE()).to.equal("mode=timestamp");
+    });
+
+    it("configures the governor from the parameters and puts it behind the timelock", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+
+      expect(await c.energyGovernor.token()).to.equal(await c.governanceToken.getAddress());
+      expect(await c.energyGovernor.timelock()).to.equal(await c.timelock.getAddress());
+      expect(await c.energyGovernor.votingDelay()).to.equal(BigInt(governance.votingDelaySeconds));
+      expect(await c.energyGovernor.votingPeriod()).to.equal(BigInt(governance.votingPeriodSeconds));
+      expect(await c.energyGovernor.proposalThreshold()).to.equal(BigInt(governance.proposalThreshold));
+      expect(await c.energyGovernor["quorumNumerator()"]()).to.equal(BigInt(governance.quorumNumerator));
+      expect(await c.timelock.getMinDelay()).to.equal(BigInt(governance.timelockMinDelaySeconds));
+    });
+
+    it("makes the governor the timelock's only proposer and canceller, opens execution and leaves no timelock admin", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const governor = await c.energyGovernor.getAddress();
+      const timelock = await c.timelock.getAddress();
+
+      expect(await c.timelock.hasRole(PROPOSER, governor)).to.equal(true);
+      expect(await c.timelock.hasRole(CANCELLER, governor)).to.equal(true);
+      expect(await c.timelock.hasRole(EXECUTOR, ethers.ZeroAddress)).to.equal(true);
+      expect(await c.timelock.hasRole(TIMELOCK_ADMIN, timelock)).to.equal(true);
+      for (const signer of await ethers.getSigners()) {
+        for (const role of [TIMELOCK_ADMIN, PROPOSER, CANCELLER]) {
+          expect(await c.timelock.hasRole(role, signer.address), `${role} ${signer.address}`).to.equal(false);
+        }
+      }
+    });
+
+    it("wires GreenCertificate and EnergyAssetNFT into SmartMeter, once", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const certificate = await c.greenCertificate.getAddress();
+      const registry = await c.energyAssetNft.getAddress();
+
+      expect(await c.smartMeter.greenCertificate()).to.equal(certificate);
+      expect(await c.smartMeter.assetRegistry()).to.equal(registry);
+      const admin = await asTimelock(c);
+      await expect(c.smartMeter.connect(admin).setGreenCertificate(registry))
+        .to.be.revertedWithCustomError(c.smartMeter, "SmartMeterGreenCertificateAlreadySet")
+        .withArgs(certificate);
+      await expect(c.smartMeter.connect(admin).setAssetRegistry(certificate))
+        .to.be.revertedWithCustomError(c.smartMeter, "SmartMeterAssetRegistryAlreadySet")
+        .withArgs(registry);
+    });
+
+    it("changes a zone's grid fee and adds an oracle operator only through a passed, queued and executed proposal", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const [first, second] = await Promise.all(
+        (governance.tokenRecipients as string[]).slice(0, 2).map((account) => ethers.getSigner(account)),
+      );
+      const newOperator = ethers.Wallet.createRandom().address;
+      const zone = (block("GridXZones").zones as Array<{ config: ZoneConfig }>)[0].config;
+      const fees = { ...zone.fees, peakFeeBps: 175, offPeakFeeBps: 60 };
+
+      // Before: the deployer cannot change anything any more.
+      await expect(c.gridManagement.setFeeSchedule(1, fees))
+        .to.be.revertedWithCustomError(c.gridManagement, "AccessManagedUnauthorized");
+
+      for (const holder of [first, second]) await c.governanceToken.connect(holder).delegate(holder.address);
+      const targets = [await c.gridManagement.getAddress(), await c.manager.getAddress()];
+      const values = [0n, 0n];
+      const calldatas = [
+        c.gridManagement.interface.encodeFunctionData("setFeeSchedule", [1, fees]),
+        c.manager.interface.encodeFunctionData("grantRole", [ORACLE_OPERATOR, newOperator, 0]),
+      ];
+      const description = "Riverside: peak fee 1.75 %, off-peak 0.60 %; add a fourth oracle operator";
+      const descriptionHash = ethers.id(description);
+      const proposalId = await c.energyGovernor.hashProposal(targets, values, calldatas, descriptionHash);
+
+      await c.energyGovernor.connect(first).propose(targets, values, calldatas, description);
+      await networkHelpers.time.increase(BigInt(governance.votingDelaySeconds) + 1n);
+      await c.energyGovernor.connect(first).castVote(proposalId, 1);
+      await c.energyGovernor.connect(second).castVote(proposalId, 1);
+      await networkHelpers.time.increase(BigInt(governance.votingPeriodSeconds));
+      expect(await c.energyGovernor.state(proposalId)).to.equal(4n); // Succeeded
+
+      await c.energyGovernor.queue(targets, values, calldatas, descriptionHash);
+      await expect(c.energyGovernor.execute(targets, values, calldatas, descriptionHash)) // the delay is not over
+        .to.be.revertedWithCustomError(c.timelock, "TimelockUnexpectedOperationState");
+      await networkHelpers.time.increase(BigInt(governance.timelockMinDelaySeconds));
+      await c.energyGovernor.execute(targets, values, calldatas, descriptionHash);
+
+      expect(await c.energyGovernor.state(proposalId)).to.equal(7n); // Executed
+      const updated = await c.gridManagement.getZone(1);
+      expect([updated.peakFeeBps, updated.offPeakFeeBps]).to.deep.equal([175n, 60n]);
+      expect(await c.manager.hasRole(ORACLE_OPERATOR, newOperator)).to.deep.equal([true, 0n]);
     });
   });
 

@@ -9,15 +9,21 @@ import {
   ZONES_MODULE_ID,
 } from "../lib/deploymentPlan.ts";
 import { ROLES, type RoleName } from "../lib/permissions.ts";
+import GridXAssetsModule from "./GridXAssets.ts";
 import GridXCoreModule from "./GridXCore.ts";
+import GridXGovernanceModule from "./GridXGovernance.ts";
 import GridXMarketModule from "./GridXMarket.ts";
 import GridXOraclesModule from "./GridXOracles.ts";
 import GridXPermissionsModule from "./GridXPermissions.ts";
 import MockStablecoinModule from "./MockStablecoin.ts";
 
 /**
- * The whole GridX system: core, oracles, the market (Settlement and EnergyTrading), the permission
- * table, role grants, zones with their grid operators, and the local payment token. The number of zones and role members comes from `plan`
+ * The whole governed GridX system: core, oracles, the market (Settlement and EnergyTrading), green
+ * certificates and energy assets, the permission table, role grants, zones with their grid operators, the
+ * local payment token and governance (token, governor, timelock). Last, the AccessManager's ADMIN role moves
+ * from the deployer to the timelock: the timelock is granted ADMIN once every other module has run, then
+ * the deployer renounces it, so after deployment no externally owned account holds ADMIN and every
+ * parameter changes only through a governance proposal. The number of zones and role members comes from `plan`
  * (see `../lib/deploymentPlan.ts`); the default export builds it from the parameters file the deploy
  * command is given.
  */
@@ -58,14 +64,35 @@ export function buildGridXModule(plan: DeploymentPlan) {
   });
 
   return buildModule("GridX", (m) => {
+    const deployer = m.getAccount(0);
     const core = m.useModule(GridXCoreModule);
     const oracles = m.useModule(GridXOraclesModule);
     const { mockStablecoin } = m.useModule(MockStablecoinModule);
     const market = m.useModule(GridXMarketModule);
+    const assets = m.useModule(GridXAssetsModule);
+    const governance = m.useModule(GridXGovernanceModule);
+    const everyModule = [
+      GridXCoreModule,
+      GridXOraclesModule,
+      MockStablecoinModule,
+      GridXMarketModule,
+      GridXAssetsModule,
+      GridXGovernanceModule,
+      GridXPermissionsModule,
+      rolesModule,
+      zonesModule,
+    ];
     m.useModule(GridXPermissionsModule);
     m.useModule(rolesModule);
     m.useModule(zonesModule);
-    return { ...core, ...oracles, mockStablecoin, ...market };
+
+    const { accessManager } = core;
+    const handOver = m.call(accessManager, "grantRole", [ROLES.ADMIN, governance.timelock, 0], {
+      id: "admin_to_timelock",
+      after: everyModule,
+    });
+    m.call(accessManager, "renounceRole", [ROLES.ADMIN, deployer], { id: "deployer_renounces_admin", after: [handOver] });
+    return { ...core, ...oracles, mockStablecoin, ...market, ...assets, ...governance };
   });
 }
 
