@@ -43,6 +43,16 @@ export default defineConfig({
     },
   },
   networks: {
+    // The chain `npm start` and the oracle bridge's tests run (`hardhat node --network localNode`). Blocks may
+    // share a timestamp, so a burst of transactions does not push the chain's clock ahead of the wall clock
+    // (one second per block): oracle observations and meter readings are timed by the wall clock, and the
+    // contracts judge their age by block.timestamp, as on a real chain.
+    localNode: {
+      type: "edr-simulated",
+      chainType: "l1",
+      chainId: 31337,
+      allowBlocksWithSameTimestamp: true,
+    },
     localhost: {
       type: "http",
       chainType: "l1",

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(`Starting a local chain on ${rpcUrl} ...\n`);
-  const chain: ChildProcess = spawn(hardhat, ["node", "--hostname", host, "--port", String(port)], {
+  const chain: ChildProcess = spawn(hardhat, ["--network", "localNode", "node", "--hostname", host, "--port", String(port)], {
     cwd: root,
     stdio: ["ignore", "ignore", "inherit"],
   });

@@ -1,7 +1,7 @@
 /**
  * EIP-712 typed data of the GridX quorum oracles, exactly as an oracle operator signs an observation.
- * The oracle-bridge mirrors this module; keep it in sync with each oracle's `REPORT_TYPEHASH` (the
- * signing test checks that the type strings below hash to it).
+ * The field lists come from the oracle-bridge's domain module, so the bridge and these tests sign the same
+ * types; the signing test checks that the type strings hash to each oracle's `REPORT_TYPEHASH`.
  *
  * An observation signs `{zone, round, observedAt, ...fields}`; the fields, in this order, are also the
  * order of `Observation.values` on-chain. Every field is one 32-byte word, so a signed field (int32
@@ -9,50 +9,16 @@
  */
 import type { TypedDataDomain, TypedDataField } from "ethers";
 
-/** Every oracle's EIP-712 domain version; the name is per oracle (below), chainId and contract bind it. */
-export const ORACLE_DOMAIN_VERSION = "1";
+import { ORACLE_DOMAIN_VERSION, ORACLE_REPORTS } from "../../oracle-bridge/src/domain/oracleReports.ts";
+
+// One definition of the report types for the bridge that signs them and for these tests.
+export { ORACLE_DOMAIN_VERSION, ORACLE_REPORTS };
 
 const HEADER = [
   { name: "zone", type: "uint32" },
   { name: "round", type: "uint64" },
   { name: "observedAt", type: "uint64" },
 ] as const;
-
-/** Domain name, primary type and field list of each oracle. */
-export const ORACLE_REPORTS = {
-  PriceOracle: {
-    domainName: "GridX PriceOracle",
-    primaryType: "PriceReport",
-    fields: [
-      { name: "pricePerKWh", type: "uint128" }, // payment-token base units per kWh
-      { name: "supplyW", type: "uint64" },
-      { name: "demandW", type: "uint64" },
-    ],
-  },
-  GridOracle: {
-    domainName: "GridX GridOracle",
-    primaryType: "GridReport",
-    fields: [
-      { name: "supplyW", type: "uint64" },
-      { name: "demandW", type: "uint64" },
-      { name: "status", type: "uint8" }, // 0 Balanced, 1 Oversupply, 2 Shortage
-      { name: "healthBps", type: "uint16" }, // 0–10000 = 0–100 %
-      { name: "frequency_mHz", type: "uint32" },
-      { name: "voltage_mV", type: "uint32" },
-      { name: "headroomW", type: "uint64" },
-    ],
-  },
-  WeatherOracle: {
-    domainName: "GridX WeatherOracle",
-    primaryType: "WeatherReport",
-    fields: [
-      { name: "irradiance_Wm2", type: "uint32" },
-      { name: "temperature_cC", type: "int32" }, // centi-degrees Celsius
-      { name: "cloudCoverBps", type: "uint16" }, // 0–10000
-      { name: "condition", type: "uint8" }, // Clear, PartlyCloudy, Overcast, Rain, Snow, Storm, Fog
-    ],
-  },
-} as const satisfies Record<string, { domainName: string; primaryType: string; fields: readonly TypedDataField[] }>;
 
 export type OracleName = keyof typeof ORACLE_REPORTS;
 

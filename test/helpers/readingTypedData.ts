@@ -1,8 +1,13 @@
 /**
  * EIP-712 typed data of a SmartMeter reading, exactly as a meter device signs it and the oracle-bridge
- * verifies it. The bridge mirrors this module; keep the two in sync with `SmartMeter.READING_TYPEHASH`.
+ * verifies it, from the bridge's own definition (oracle-bridge/src/domain/reading.ts).
  */
 import type { TypedDataDomain, TypedDataField } from "ethers";
+import {
+  READING_TYPES,
+  SMART_METER_DOMAIN_NAME,
+  SMART_METER_DOMAIN_VERSION,
+} from "../../oracle-bridge/src/domain/reading.ts";
 
 /** The `Reading` struct of `ISmartMeter`; registers are cumulative since commissioning. */
 export interface Reading {
@@ -15,26 +20,15 @@ export interface Reading {
   frequency_mHz: bigint;
 }
 
-/** The fields of `Reading` in EIP-712 order. */
-export const READING_TYPES = {
-  Reading: [
-    { name: "meterId", type: "uint64" },
-    { name: "seq", type: "uint64" },
-    { name: "timestamp", type: "uint64" },
-    { name: "productionWh", type: "uint64" },
-    { name: "consumptionWh", type: "uint64" },
-    { name: "voltage_mV", type: "uint32" },
-    { name: "frequency_mHz", type: "uint32" },
-  ],
-} as const satisfies Record<string, readonly TypedDataField[]>;
+/** The fields of `Reading` in EIP-712 order: the oracle-bridge's definition, shared. */
+export { READING_TYPES };
 
 /** The canonical type string; its keccak256 is `SmartMeter.READING_TYPEHASH`. */
 export const READING_TYPE_STRING =
   "Reading(uint64 meterId,uint64 seq,uint64 timestamp,uint64 productionWh,uint64 consumptionWh,uint32 voltage_mV,uint32 frequency_mHz)";
 
 /** The SmartMeter's EIP-712 domain name and version (the contract's constructor fixes them). */
-export const SMART_METER_DOMAIN_NAME = "GridX SmartMeter";
-export const SMART_METER_DOMAIN_VERSION = "1";
+export { SMART_METER_DOMAIN_NAME, SMART_METER_DOMAIN_VERSION };
 
 /** Anything that can answer ERC-5267 `eip712Domain()`, such as a SmartMeter contract. */
 export interface Eip712DomainSource {
