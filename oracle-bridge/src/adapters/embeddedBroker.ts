@@ -1,0 +1,50 @@
+/**
+ * The embedded MQTT broker (aedes) for a single machine. Its QoS 1 queues and persistent sessions are journaled
+ * to SQLite (durableBrokerPersistence.ts), so a message the broker acknowledged to a meter is still delivered to the bridge after
+ * the broker process dies and comes back. In production run Mosquitto or EMQX and point the bridge at it.
+ */
+import { mkdirSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { Aedes } from "aedes";
+import { createDurablePersistence } from "./durableBrokerPersistence.ts";
+
+export interface EmbeddedBroker {
+  readonly port: number;
+  readonly host: string;
+  close(): Promise<void>;
+}
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  /** Directory of the journal; undefined keeps everything in memory only (tests). */
+  dataDir: string | undefined;
+}
+
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  let persistence: unknown;
+  if (options.dataDir !== undefined) {
+    mkdirSync(options.dataDir, { recursive: true });
+    persistence = createDurablePersistence(join(options.dataDir, "broker.sqlite"));
+  }
+  const broker = await Aedes.createBroker(persistence === undefined ? {} : { persistence: persistence as never });
+  const server: Server = createServer(broker.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : options.port;
+  return {
+    port,
+    host: options.host,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    },
+  };
+}
