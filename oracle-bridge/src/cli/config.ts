@@ -168,6 +168,7 @@ export const RUN_FLAGS: Array<[string, string[], (raw: string) => unknown]> = [
   ["http-port", ["http", "port"], Number],
   ["batch-size", ["batching", "maxBatchSize"], Number],
   ["batch-age-ms", ["batching", "maxAgeMs"], Number],
+  ["bump-after-ms", ["batching", "bumpAfterMs"], Number],
   ["tick-ms", ["grid", "tickMs"], Number],
   ["log-level", ["logLevel"], String],
 ];
