@@ -1,23 +1,26 @@
 /**
- * `npm start`: the whole GridX system that exists so far, on one machine. Starts a local chain
- * (`hardhat node`, chain id 31337) on 127.0.0.1, deploys and wires every contract with Ignition from
- * ignition/parameters/localhost.json, prints the addresses and the RPC URL, and keeps the chain running
- * until Ctrl-C.
+ * `npm start`: the whole GridX system that exists so far, on one machine, on the embedded defaults:
+ *   - a local chain (`hardhat node`, chain id 31337) on 127.0.0.1,
+ *   - every contract deployed and wired with Ignition (ignition/modules/GridX.ts, ignition/parameters/localhost.json),
+ *   - the oracle bridge with its embedded MQTT broker (aedes), ingesting readings and posting them and the zones'
+ *     grid-stability prices on chain,
+ *   - the meter simulator: 12 meters of the four kinds in both zones, registered on chain, signing and publishing
+ *     readings every 5 s with the day accelerated 60×.
+ * Prints the URLs and addresses and runs until Ctrl-C. Every start is a fresh chain, so the bridge's data
+ * directory (.gridx-run/) is reset too.
  *
- * Environment: GRIDX_RPC_PORT (default 8545).
+ * Environment: GRIDX_RPC_PORT (8545), GRIDX_MQTT_PORT (1883), GRIDX_BRIDGE_HTTP_PORT (9464),
+ * GRIDX_SIM_METERS (12).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, openSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
 const hardhat = join(root, "node_modules", ".bin", "hardhat");
 const host = "127.0.0.1";
-const port = Number(process.env.GRIDX_RPC_PORT ?? 8545);
-if (!Number.isInteger(port) || port <= 0 || port > 65_535) {
-  throw new Error(`GRIDX_RPC_PORT must be a TCP port, got "${process.env.GRIDX_RPC_PORT}"`);
-}
+const port = portFromEnv("GRIDX_RPC_PORT", 8545);
 const rpcUrl = `http://${host}:${port}`;
 
 function portInUse(): Promise<boolean> {
@@ -44,74 +47,127 @@ async function rpcReady(): Promise<boolean> {
   }
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+function portFromEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value <= 0 || value > 65_535) {
+    throw new Error(`${name} must be a TCP port, got "${process.env[name]}"`);
+  }
+  return value;
+}
+
+function deploy(): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(hardhat, args, { cwd: root, stdio: "inherit", env });
+    const child = spawn(process.execPath, [join(root, "scripts", "deploy-local.ts"), "--rpc", rpcUrl], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     child.once("error", reject);
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`hardhat ${args[0]} exited with ${code}`))));
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`the deployment failed (exit ${code})`));
+      try {
+        resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Record<string, string>);
+      } catch (error) {
+        reject(error);
+      }
+    });
   });
 }
 
 async function main(): Promise<void> {
+  const mqttPort = portFromEnv("GRIDX_MQTT_PORT", 1883);
+  const httpPort = portFromEnv("GRIDX_BRIDGE_HTTP_PORT", 9464);
+  const meters = Number(process.env.GRIDX_SIM_METERS ?? 12);
   if (await portInUse()) {
     throw new Error(`${host}:${port} is already in use: stop what runs there or set GRIDX_RPC_PORT`);
   }
 
-  process.stdout.write(`Starting a local chain on ${rpcUrl} ...\n`);
-  const chain: ChildProcess = spawn(hardhat, ["--network", "localNode", "node", "--hostname", host, "--port", String(port)], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const stop = (signal: NodeJS.Signals) => {
-    chain.kill(signal);
-    process.exit(0);
+  const children: ChildProcess[] = [];
+  let shuttingDown = false;
+  const shutdown = async (code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    // Simulator first, then the bridge (it finishes its step and closes its store), the chain last.
+    for (const child of [...children].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    process.exit(code);
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  chain.once("exit", (code) => {
-    process.stderr.write(`the local chain exited (${code})\n`);
-    process.exit(code ?? 1);
-  });
+  process.once("SIGINT", () => void shutdown(0));
+  process.once("SIGTERM", () => void shutdown(0));
+  const watch = (name: string, child: ChildProcess) => {
+    children.push(child);
+    child.once("exit", (code, signal) => {
+      if (shuttingDown) return;
+      process.stderr.write(`${name} exited (${code ?? signal}); stopping everything\n`);
+      void shutdown(code ?? 1);
+    });
+  };
 
-  const deadline = Date.now() + 120_000;
+  process.stdout.write(`Starting a local chain on ${rpcUrl} ...\n`);
+  watch(
+    "the local chain",
+    // Run by this Node (≥ 22.13), whatever `node` the PATH would pick for Hardhat's shebang.
+    spawn(process.execPath, [hardhat, "--network", "localNode", "node", "--hostname", host, "--port", String(port)], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+    }),
+  );
+  const deadline = Date.now() + 300_000;
   while (!(await rpcReady())) {
-    if (Date.now() > deadline) throw new Error(`the local chain did not answer on ${rpcUrl} within 120 s`);
+    if (Date.now() > deadline) throw new Error(`the local chain did not answer on ${rpcUrl} within 300 s`);
     await new Promise((r) => setTimeout(r, 250));
   }
 
-  // A fresh chain every start, so the previous deployment journal is reset.
-  await run(
-    [
-      "ignition",
-      "deploy",
-      "ignition/modules/GridX.ts",
-      "--network",
-      "localhost",
-      "--parameters",
-      "ignition/parameters/localhost.json",
-      "--reset",
-    ],
-    { ...process.env, GRIDX_RPC_URL: rpcUrl },
+  process.stdout.write("Deploying GridX with Ignition ...\n");
+  const addresses = await deploy();
+
+  const runDir = join(root, ".gridx-run");
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  const bridgeCli = join(root, "oracle-bridge", "src", "cli", "main.ts");
+  const bridgeLog = join(runDir, "bridge.log");
+  const simulatorLog = join(runDir, "simulator.log");
+  const bridge = spawn(
+    process.execPath,
+    [bridgeCli, "run", "--rpc", rpcUrl, "--mqtt-port", String(mqttPort), "--http-port", String(httpPort), "--data-dir", join(runDir, "bridge")],
+    { cwd: join(root, "oracle-bridge"), stdio: ["ignore", openSync(bridgeLog, "a"), openSync(bridgeLog, "a")], env: { ...process.env, GRIDX_CHAIN_ID: "31337" } },
+  );
+  watch("the oracle bridge", bridge);
+  const healthUrl = `http://${host}:${httpPort}/health`;
+  while (!(await fetch(healthUrl).then((r) => r.status > 0, () => false))) {
+    if (Date.now() > deadline) throw new Error(`the oracle bridge did not answer on ${healthUrl}; see ${bridgeLog}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  watch(
+    "the meter simulator",
+    spawn(
+      process.execPath,
+      [bridgeCli, "simulate", "--meters", String(meters), "--zones", "1,2", "--interval", "5", "--accelerate", "60", "--register", "--broker", `mqtt://${host}:${mqttPort}`, "--rpc", rpcUrl],
+      { cwd: join(root, "oracle-bridge"), stdio: ["ignore", openSync(simulatorLog, "a"), openSync(simulatorLog, "a")] },
+    ),
   );
 
-  const addresses = JSON.parse(
-    readFileSync(join(root, "ignition", "deployments", "chain-31337", "deployed_addresses.json"), "utf8"),
-  ) as Record<string, string>;
-  const width = Math.max(...Object.keys(addresses).map((k) => k.length));
-  process.stdout.write(`\nGridX is running.\n\n  JSON-RPC   ${rpcUrl}   (chain id 31337)\n\n`);
-  for (const [name, address] of Object.entries(addresses)) {
-    process.stdout.write(`  ${name.padEnd(width)}  ${address}\n`);
-  }
-  // The two addresses a trader needs, named plainly: deposit into Settlement, trade on EnergyTrading.
-  const market = { Settlement: "GridXMarket#Settlement", EnergyTrading: "GridXMarket#EnergyTrading" };
-  process.stdout.write("\nMarket:\n");
-  for (const [label, key] of Object.entries(market)) {
-    const address = addresses[key];
-    if (address === undefined) throw new Error(`the deployment has no ${key}`);
-    process.stdout.write(`  ${label.padEnd(width)}  ${address}\n`);
-  }
+  const width = Math.max(...Object.keys(addresses).map((k) => k.length), 16);
+  const line = (label: string, value: string) => `  ${label.padEnd(width)}  ${value}\n`;
   process.stdout.write(
-    `\nAccounts are Hardhat's default node accounts (see ignition/README.md for who holds which role).\n` +
+    `\nGridX is running.\n\n` +
+      line("JSON-RPC", `${rpcUrl}   (chain id 31337)`) +
+      line("MQTT broker", `mqtt://${host}:${mqttPort}   (readings: gridx/v1/meters/<meterId>/reading)`) +
+      line("bridge health", healthUrl) +
+      line("bridge metrics", `http://${host}:${httpPort}/metrics`) +
+      line("logs", `${bridgeLog}, ${simulatorLog}`) +
+      "\nContracts:\n",
+  );
+  for (const [name, address] of Object.entries(addresses)) process.stdout.write(line(name, address));
+  process.stdout.write(
+    `\nA trader deposits into Settlement and trades on EnergyTrading (addresses above).\n` +
+      `Accounts are Hardhat's default node accounts (see ignition/README.md for who holds which role).\n` +
       `Press Ctrl-C to stop.\n`,
   );
 }
