@@ -5,8 +5,13 @@
  * journal is loaded back into memory before the broker accepts connections, so a message the broker
  * acknowledged to a meter is delivered to the bridge when it reconnects.
  *
- * Cost: an enqueue must be durable before the broker acknowledges the publisher, so enqueues of the same
- * event-loop turn are committed together (group commit) and then resolved. Removing an acknowledged message
+ * aedes 1.2 acknowledges a QoS 1 PUBLISH before it routes the message to the sessions' queues, so the
+ * acknowledgement alone would not wait for those queue writes. The broker therefore journals every QoS 1
+ * message in its `authorizePublish` hook, which runs before the acknowledgement (`journalInbound`). When the
+ * message reaches the queues, the inbound row is replaced by the queue rows in the same transaction. After a
+ * crash, inbound rows that never reached a queue are published again (`replayInbound`).
+ *
+ * Cost: enqueues of the same event-loop turn are committed together (group commit) and then resolved. Removing an acknowledged message
  * from the journal is deferred and batched: if the broker dies first, the message is delivered once more and
  * the bridge drops it as a duplicate. Packet ids are not journaled; a restored message gets a fresh one.
  *
@@ -71,6 +76,12 @@ CREATE TABLE IF NOT EXISTS outgoing (
   retain INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outgoing_packet ON outgoing (client_id, broker_id, broker_counter);
+CREATE TABLE IF NOT EXISTS inbound (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  topic TEXT NOT NULL,
+  payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbound_message ON inbound (topic);
 `;
 
 function toBuffer(payload: QueuedPacket["payload"]): Buffer {
@@ -78,8 +89,16 @@ function toBuffer(payload: QueuedPacket["payload"]): Buffer {
   return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
+export interface DurablePersistence {
+  /** For aedes' `authorizePublish`: journals a QoS 1 message before the broker acknowledges it. */
+  journalInbound(topic: string, payload: Buffer | Uint8Array | string): Promise<void>;
+  /** Publishes again, through `publish`, the journaled messages a crash kept from reaching any queue. */
+  replayInbound(publish: (topic: string, payload: Buffer) => Promise<void>): Promise<number>;
+  destroy(): Promise<void>;
+}
+
 /** Builds the persistence; `path` is the SQLite file of the journal. */
-export function createDurablePersistence(path: string): unknown {
+export function createDurablePersistence(path: string): DurablePersistence {
   const db = new DatabaseSync(path);
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
@@ -93,9 +112,11 @@ export function createDurablePersistence(path: string): unknown {
       "INSERT INTO outgoing (client_id, broker_id, broker_counter, topic, payload, qos, retain) VALUES (?, ?, ?, ?, ?, ?, ?)",
     ),
     clear: db.prepare("DELETE FROM outgoing WHERE client_id = ? AND broker_id = ? AND broker_counter = ?"),
+    inbound: db.prepare("INSERT INTO inbound (topic, payload) VALUES (?, ?)"),
+    routed: db.prepare("DELETE FROM inbound WHERE seq = (SELECT seq FROM inbound WHERE topic = ? AND payload = ? ORDER BY seq LIMIT 1)"),
   } satisfies Record<string, StatementSync>;
 
-  class DurablePersistence extends MemoryPersistence {
+  class DurableMemoryPersistence extends MemoryPersistence {
     async setup(broker: unknown): Promise<void> {
       await super.setup(broker);
       // Replay the journal into memory: subscriptions first, then each session's queue in arrival order.
@@ -175,30 +196,62 @@ export function createDurablePersistence(path: string): unknown {
     }
 
     async destroy(): Promise<void> {
+      if (!db.isOpen) return;
       await super.destroy();
+      this.#flushEnqueued();
       this.#flushCleared();
-      if (db.isOpen) db.close();
+      db.close();
     }
 
-    #pending: Array<{ row: unknown[]; done: Array<() => void>; fail: Array<(e: unknown) => void> }> = [];
+    #pending: Array<{ row: unknown[] | null; routed?: [string, Buffer]; done: Array<() => void>; fail: Array<(e: unknown) => void> }> = [];
     #cleared: Array<[string, string, number]> = [];
     #clearTimer: NodeJS.Timeout | undefined;
     #flushScheduled = false;
 
     /** Resolves once the packet's journal rows are committed (group commit per event-loop turn). */
     #journal(subs: Array<{ clientId: string }>, packet: QueuedPacket): Promise<void> {
-      if (subs.length === 0) return Promise.resolve();
       const payload = toBuffer(packet.payload);
+      if (subs.length === 0) {
+        // Nobody keeps a session for this topic: nothing to queue, only the inbound row to drop.
+        if (packet.qos > 0) {
+          this.#pending.push({ row: null, routed: [packet.topic, payload], done: [], fail: [] });
+          this.#schedule();
+        }
+        return Promise.resolve();
+      }
       return new Promise<void>((resolve, reject) => {
         subs.forEach((sub, i) => {
           const row = [sub.clientId, packet.brokerId, packet.brokerCounter, packet.topic, payload, packet.qos, packet.retain ? 1 : 0];
           this.#pending.push({ row, done: i === subs.length - 1 ? [resolve] : [], fail: i === subs.length - 1 ? [reject] : [] });
         });
-        if (!this.#flushScheduled) {
-          this.#flushScheduled = true;
-          setImmediate(() => this.#flushEnqueued());
-        }
+        // The message is in the queues now: its inbound row (if it had one) is no longer needed.
+        if (packet.qos > 0) this.#pending.push({ row: null, routed: [packet.topic, payload], done: [], fail: [] });
+        this.#schedule();
       });
+    }
+
+    /** Journals a QoS 1 message before aedes acknowledges it to its publisher (see the file header). */
+    journalInbound(topic: string, payload: Buffer | Uint8Array | string): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        this.#pending.push({ row: null, inbound: [topic, toBuffer(payload)], done: [resolve], fail: [reject] } as never);
+        this.#schedule();
+      });
+    }
+
+    async replayInbound(publish: (topic: string, payload: Buffer) => Promise<void>): Promise<number> {
+      const rows = db.prepare("SELECT seq, topic, payload FROM inbound ORDER BY seq").all() as Array<{ seq: number; topic: string; payload: Uint8Array }>;
+      // Each replayed publish journals its queue rows and removes one matching inbound row; the rows read
+      // here are removed first so a message is replayed once even if it was journaled twice.
+      db.prepare("DELETE FROM inbound WHERE seq <= ?").run(rows.at(-1)?.seq ?? 0);
+      for (const row of rows) await publish(row.topic, Buffer.from(row.payload));
+      return rows.length;
+    }
+
+    #schedule(): void {
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flushEnqueued());
+      }
     }
 
     #flushEnqueued(): void {
@@ -207,7 +260,11 @@ export function createDurablePersistence(path: string): unknown {
       this.#pending = [];
       try {
         db.exec("BEGIN");
-        for (const { row } of batch) statements.enqueue.run(...(row as [string, string, number, string, Buffer, number, number]));
+        for (const entry of batch as Array<{ row: unknown[] | null; routed?: [string, Buffer]; inbound?: [string, Buffer] }>) {
+          if (entry.row !== null) statements.enqueue.run(...(entry.row as [string, string, number, string, Buffer, number, number]));
+          if (entry.routed !== undefined) statements.routed.run(entry.routed[0], entry.routed[1]);
+          if (entry.inbound !== undefined) statements.inbound.run(entry.inbound[0], entry.inbound[1]);
+        }
         db.exec("COMMIT");
       } catch (error) {
         if (db.isTransaction) db.exec("ROLLBACK");
@@ -228,5 +285,5 @@ export function createDurablePersistence(path: string): unknown {
       db.exec("COMMIT");
     }
   }
-  return new DurablePersistence();
+  return new DurableMemoryPersistence() as unknown as DurablePersistence;
 }

@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { Aedes } from "aedes";
-import { createDurablePersistence } from "./durableBrokerPersistence.ts";
+import { createDurablePersistence, type DurablePersistence } from "./durableBrokerPersistence.ts";
 
 export interface EmbeddedBroker {
   readonly port: number;
@@ -23,12 +23,33 @@ export interface EmbeddedBrokerOptions {
 }
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
-  let persistence: unknown;
+  let persistence: DurablePersistence | undefined;
   if (options.dataDir !== undefined) {
     mkdirSync(options.dataDir, { recursive: true });
     persistence = createDurablePersistence(join(options.dataDir, "broker.sqlite"));
   }
-  const broker = await Aedes.createBroker(persistence === undefined ? {} : { persistence: persistence as never });
+  const durable = persistence;
+  const broker = await Aedes.createBroker(
+    durable === undefined
+      ? {}
+      : {
+          persistence: durable as never,
+          // Runs before aedes acknowledges a PUBLISH: a QoS 1 message is journaled first (see the persistence).
+          authorizePublish: (_client, packet, callback) => {
+            if (packet.qos !== 1) return callback(null);
+            durable.journalInbound(packet.topic, packet.payload).then(() => callback(null), (error: Error) => callback(error));
+          },
+        },
+  );
+  if (durable !== undefined) {
+    // Messages acknowledged before a crash that never reached a session's queue.
+    await durable.replayInbound(
+      (topic, payload) =>
+        new Promise<void>((resolve, reject) =>
+          broker.publish({ cmd: "publish", topic, payload, qos: 1, retain: false, dup: false }, (error) => (error ? reject(error) : resolve())),
+        ),
+    );
+  }
   const server: Server = createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -43,8 +64,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     port,
     host: options.host,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop accepting, close every client through aedes, then wait for the server; aedes 1.2 does not destroy
+      // its persistence, so the journal is closed (and its last deletions written) here.
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await serverClosed;
+      await durable?.destroy();
     },
   };
 }

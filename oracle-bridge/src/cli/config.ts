@@ -190,6 +190,9 @@ export function loadConfig(options: {
     } catch (error) {
       throw new ConfigError(`config file ${file}: ${error instanceof Error ? error.message : String(error)}`);
     }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      throw new ConfigError(`config file ${file}: not a JSON object`);
+    }
   }
   for (const [name, path, convert] of ENV) {
     const value = env[name];
