@@ -102,6 +102,7 @@ export function createDurablePersistence(path: string): DurablePersistence {
   const db = new DatabaseSync(path);
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
+  db.exec("PRAGMA wal_autocheckpoint = 8000"); // checkpoint less often: the journal is written on every message
   db.exec(SCHEMA);
   const statements = {
     addSub: db.prepare("INSERT OR REPLACE INTO subscriptions (client_id, topic, qos, options) VALUES (?, ?, ?, ?)"),

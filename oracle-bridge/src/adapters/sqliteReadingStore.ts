@@ -126,6 +126,7 @@ export class SqliteReadingStore implements ReadingStore {
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.exec(`PRAGMA synchronous = ${durability === "power-loss" ? "FULL" : "NORMAL"}`);
     this.#db.exec("PRAGMA busy_timeout = 5000");
+    this.#db.exec("PRAGMA wal_autocheckpoint = 8000"); // every reading is a commit: checkpoint less often
     this.#db.exec(SCHEMA);
     this.#byKey = this.#db.prepare("SELECT * FROM readings WHERE meter = ? AND seq = ?");
     this.#highestSeq = this.#db.prepare("SELECT max(seq) AS seq FROM readings WHERE meter = ? AND status != 'pending'");
