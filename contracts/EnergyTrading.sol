@@ -6,6 +6,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IEnergyTrading} from "./interfaces/IEnergyTrading.sol";
 import {IGridManagement} from "./interfaces/IGridManagement.sol";
+import {IReferencePriceHook, IZoneRulesHook} from "./interfaces/IMarketHooks.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
 
@@ -17,10 +18,15 @@ import {ISettlement} from "./interfaces/ISettlement.sol";
 ///   key is the order id without its sequence number, so a maker's id is `levelKey << 64 | index`.
 /// - a two-level bitmap per (zone, side): `_roots[bookKey]` has bit w set when leaf word w has a live level,
 ///   `_leaves[bookKey << 8 | w]` bit b when tick `w × 256 + b` has one.
+/// - `_rules[zone]`: GridManagement's trading rules of the zone (flags, fees, limits; one slot) and
+///   `_references[zone]`: PriceOracle's latest price (one slot). Both contracts push every change in the
+///   transaction that makes it (`IZoneRulesHook`, `IReferencePriceHook`); the global pause and the oracle's
+///   heartbeat live in `_config`. An order therefore reads three local slots instead of calling two contracts.
 /// Escrow and balances live in Settlement; EnergyTrading only ever calls Settlement (trusted, no token
-/// transfers), GridManagement and PriceOracle. Every state-changing entry point is `nonReentrant`.
-/// Permissions: the three setters are ADMIN (AccessManager); everything else is open to every account.
-contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransient {
+/// transfers). Every trading entry point is `nonReentrant`.
+/// Permissions: the three setters are ADMIN (AccessManager); the hooks admit only GridManagement and
+/// PriceOracle; everything else is open to every account.
+contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, AccessManaged, ReentrancyGuardTransient {
     // ─────────────────────────────────────────────────────────────── constants
 
     /// @inheritdoc IEnergyTrading
@@ -60,7 +66,7 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         uint32 window;
     }
 
-    /// @dev Governed parameters and id counters: one slot (168 bits).
+    /// @dev Governed parameters, id counters, the pause and the oracle heartbeat copies: one slot (208 bits).
     // solhint-disable-next-line gas-struct-packing
     struct Config {
         uint16 maxFillsPerCall;
@@ -68,6 +74,14 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         StaleReferencePolicy staleReferencePolicy;
         uint64 immediateNonce;
         uint64 dutchNonce;
+        bool paused;
+        uint32 referenceHeartbeat;
+    }
+
+    /// @dev PriceOracle's latest reference price of a zone: one slot.
+    struct Reference {
+        uint128 pricePerKWh;
+        uint64 observedAt;
     }
 
     /// @dev An incoming limit order, as createOrder validated it (memory only, never stored).
@@ -113,6 +127,8 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
     mapping(uint256 bookKey => uint256 words) private _roots;
     mapping(uint256 leafKey => uint256 ticks) private _leaves;
     mapping(uint32 zone => mapping(address account => DailyCommit)) private _daily;
+    mapping(uint32 zone => IGridManagement.TradingRules) private _rules;
+    mapping(uint32 zone => Reference) private _references;
 
     // ─────────────────────────────────────────────────────────────── constructor
 
@@ -159,12 +175,12 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         nonReentrant
         returns (uint256 orderId)
     {
-        IGridManagement.ComplianceLimits memory limits = _openZone(zone);
+        Config memory config = _config;
+        IGridManagement.TradingRules memory limits = _openZone(zone, config);
         _checkAmount(amountWh, limits);
         uint16 tick = _tickOf(pricePerKWh);
         _checkExpiry(expiry);
         _checkFlags(flags);
-        Config memory config = _config;
         _checkBand(zone, pricePerKWh, config);
         _commit(zone, msg.sender, amountWh, limits.maxDailyTradedWhPerAccount);
         return _place(
@@ -191,7 +207,8 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         uint32 window,
         uint64 expiry
     ) external nonReentrant returns (uint256 orderId) {
-        IGridManagement.ComplianceLimits memory limits = _openZone(zone);
+        Config memory config = _config;
+        IGridManagement.TradingRules memory limits = _openZone(zone, config);
         _checkAmount(amountWh, limits);
         uint16 startTick = _tickOf(startPricePerKWh);
         uint16 floorTick = _tickOf(floorPricePerKWh);
@@ -200,7 +217,6 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
             TradingInvalidDutchTerms(startPricePerKWh, floorPricePerKWh, window)
         );
         _checkExpiry(expiry);
-        Config memory config = _config;
         _checkBand(zone, startPricePerKWh, config);
         _checkBand(zone, floorPricePerKWh, config);
         _commit(zone, msg.sender, amountWh, limits.maxDailyTradedWhPerAccount);
@@ -226,7 +242,8 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
     function takeDutchOrder(uint256 orderId, uint64 amountWh, uint128 maxPricePerKWh) external nonReentrant {
         require(_kindOf(orderId) == Kind.Dutch, TradingWrongOrderKind(orderId));
         uint32 zone = _zoneOf(orderId);
-        IGridManagement.ComplianceLimits memory limits = _openZone(zone);
+        Config memory config = _config;
+        IGridManagement.TradingRules memory limits = _openZone(zone, config);
         Order memory order = _liveOrder(orderId);
         require(amountWh != 0, TradingZeroAmount());
         if (amountWh > order.remainingWh) amountWh = order.remainingWh;
@@ -236,7 +253,7 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         );
         uint128 price = _dutchPrice(orderId);
         require(price <= maxPricePerKWh, TradingPriceAboveMax(price, maxPricePerKWh));
-        _checkBand(zone, price, _config);
+        _checkBand(zone, price, config);
         _commit(zone, msg.sender, amountWh, limits.maxDailyTradedWhPerAccount);
 
         uint64 left = order.remainingWh - amountWh;
@@ -283,7 +300,7 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         );
         uint32 zone = _zoneOf(buyOrderId);
         require(_zoneOf(sellOrderId) == zone, TradingZoneMismatch(buyOrderId, sellOrderId));
-        _openZone(zone);
+        _openZone(zone, _config);
         Order memory bid = _liveOrder(buyOrderId);
         Order memory ask = _liveOrder(sellOrderId);
         uint128 bidPrice = _priceOfTick(_tickOfId(buyOrderId));
@@ -299,6 +316,35 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
         // Both prices are on the tick grid (multiples of 1000 per kWh), so the refund is exact.
         uint256 refund = (uint256(amountWh) * (bidPrice - askPrice)) / WH_PER_KWH;
         _settlement.settleResting(zone, bid.owner, ask.owner, amountWh, askPrice, refund);
+    }
+
+    // ─────────────────────────────────────────────────────────────── copies of GridManagement and PriceOracle
+
+    /// @inheritdoc IZoneRulesHook
+    function onZoneRulesChanged(uint32 zone, IGridManagement.TradingRules calldata rules) external {
+        require(msg.sender == address(_gridManagement), TradingCallerNotGridManagement(msg.sender));
+        _rules[zone] = rules;
+        emit TradingRulesCopied(zone, rules);
+    }
+
+    /// @inheritdoc IZoneRulesHook
+    function onPauseChanged(bool paused_) external {
+        require(msg.sender == address(_gridManagement), TradingCallerNotGridManagement(msg.sender));
+        _config.paused = paused_;
+        emit PauseCopied(paused_);
+    }
+
+    /// @inheritdoc IReferencePriceHook
+    function onReferencePrice(uint32 zone, uint128 pricePerKWh, uint64 observedAt) external {
+        require(msg.sender == address(_priceOracle), TradingCallerNotPriceOracle(msg.sender));
+        _references[zone] = Reference({pricePerKWh: pricePerKWh, observedAt: observedAt});
+    }
+
+    /// @inheritdoc IReferencePriceHook
+    function onReferenceHeartbeat(uint32 heartbeatSeconds) external {
+        require(msg.sender == address(_priceOracle), TradingCallerNotPriceOracle(msg.sender));
+        _config.referenceHeartbeat = heartbeatSeconds;
+        emit ReferenceHeartbeatCopied(heartbeatSeconds);
     }
 
     // ─────────────────────────────────────────────────────────────── governance
@@ -353,6 +399,22 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
     /// @inheritdoc IEnergyTrading
     function staleReferencePolicy() external view returns (StaleReferencePolicy) {
         return _config.staleReferencePolicy;
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function tradingRules(uint32 zone) external view returns (bool open, IGridManagement.TradingRules memory rules) {
+        rules = _rules[zone];
+        open = rules.active && !rules.halted && !_config.paused;
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function referencePrice(uint32 zone) external view returns (uint128 pricePerKWh, uint64 observedAt, bool fresh) {
+        return _reference(zone, _config.referenceHeartbeat);
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function referenceHeartbeat() external view returns (uint32) {
+        return _config.referenceHeartbeat;
     }
 
     /// @inheritdoc IEnergyTrading
@@ -642,13 +704,18 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
 
     // ─────────────────────────────────────────────────────────────── checks
 
-    function _openZone(uint32 zone) private view returns (IGridManagement.ComplianceLimits memory limits) {
-        bool allowed;
-        (allowed, limits) = _gridManagement.tradingRules(zone);
-        require(allowed, TradingZoneClosed(zone));
+    /// @dev GridManagement's copy: the zone exists (only created zones are ever active), is active, not
+    /// halted, and the system is not paused.
+    function _openZone(uint32 zone, Config memory config)
+        private
+        view
+        returns (IGridManagement.TradingRules memory limits)
+    {
+        limits = _rules[zone];
+        require(limits.active && !limits.halted && !config.paused, TradingZoneClosed(zone));
     }
 
-    function _checkAmount(uint64 amountWh, IGridManagement.ComplianceLimits memory limits) private pure {
+    function _checkAmount(uint64 amountWh, IGridManagement.TradingRules memory limits) private pure {
         require(amountWh != 0, TradingZeroAmount());
         require(amountWh <= MAX_AMOUNT_WH, TradingAmountTooLarge(amountWh));
         require(amountWh >= limits.minOrderWh, TradingOrderTooSmall(amountWh, limits.minOrderWh));
@@ -674,14 +741,14 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
     /// @dev The band applies around a fresh, non-zero reference; otherwise the stale policy decides.
     function _checkBand(uint32 zone, uint128 pricePerKWh, Config memory config) private view {
         if (config.priceBandBps == 0 && config.staleReferencePolicy == StaleReferencePolicy.Unbanded) return;
-        (uint128 referencePrice, uint64 observedAt, bool fresh) = _priceOracle.referencePrice(zone);
-        if (fresh && referencePrice != 0) {
+        (uint128 referencePrice_, uint64 observedAt, bool fresh) = _reference(zone, config.referenceHeartbeat);
+        if (fresh && referencePrice_ != 0) {
             if (config.priceBandBps == 0) return;
             uint256 scaled = uint256(pricePerKWh) * BPS;
             require(
-                scaled >= uint256(referencePrice) * (BPS - config.priceBandBps)
-                    && scaled <= uint256(referencePrice) * (BPS + config.priceBandBps),
-                TradingPriceOutsideBand(pricePerKWh, referencePrice, config.priceBandBps)
+                scaled >= uint256(referencePrice_) * (BPS - config.priceBandBps)
+                    && scaled <= uint256(referencePrice_) * (BPS + config.priceBandBps),
+                TradingPriceOutsideBand(pricePerKWh, referencePrice_, config.priceBandBps)
             );
         } else {
             require(
@@ -689,6 +756,19 @@ contract EnergyTrading is IEnergyTrading, AccessManaged, ReentrancyGuardTransien
                 TradingReferencePriceStale(zone, observedAt)
             );
         }
+    }
+
+    /// @dev PriceOracle's copy, fresh exactly as PriceOracle.referencePrice says: reported, and at most
+    /// `heartbeat` seconds old (a report observed in the future has age 0).
+    function _reference(uint32 zone, uint32 heartbeat)
+        private
+        view
+        returns (uint128 pricePerKWh, uint64 observedAt, bool fresh)
+    {
+        Reference memory ref = _references[zone];
+        (pricePerKWh, observedAt) = (ref.pricePerKWh, ref.observedAt);
+        uint256 age = block.timestamp > observedAt ? block.timestamp - observedAt : 0;
+        fresh = observedAt != 0 && age <= heartbeat;
     }
 
     function _commit(uint32 zone, address account, uint64 amountWh, uint64 limitWh) private {

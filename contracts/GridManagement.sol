@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IGridManagement} from "./interfaces/IGridManagement.sol";
+import {IZoneRulesHook} from "./interfaces/IMarketHooks.sol";
 
 /// @title GridManagement
 /// @notice Grid zones, their fees, capacity, emission factor, treasury and compliance limits; per-zone
@@ -11,6 +12,9 @@ import {IGridManagement} from "./interfaces/IGridManagement.sol";
 /// @dev Permissions come from the AccessManager: setters and `unpause` are ADMIN (governance),
 /// `haltZone`/`resumeZone` are GRID_OPERATOR and additionally require the caller to be an operator of
 /// that zone, `pause` is GUARDIAN.
+/// The market keeps a copy of each zone's trading rules (flags, fees, limits) and of the pause: once
+/// `setMarket` wired it, every function that changes one of them pushes the new value to it in the same
+/// transaction (`IZoneRulesHook`), so orders never see a stale halt.
 contract GridManagement is IGridManagement, AccessManaged, Pausable {
     // ─────────────────────────────────────────────────────────────── constants
 
@@ -25,6 +29,7 @@ contract GridManagement is IGridManagement, AccessManaged, Pausable {
 
     uint32 private _zoneCount;
     uint32 private _tradingInterval;
+    IZoneRulesHook private _market;
     mapping(uint32 zone => Zone) private _zones;
     mapping(uint32 zone => mapping(address operator => bool allowed)) private _zoneOperators;
 
@@ -58,17 +63,20 @@ contract GridManagement is IGridManagement, AccessManaged, Pausable {
         _setCapacity(zone, config.capacityWhPerInterval);
         _setFeeSchedule(zone, config.fees);
         _setComplianceLimits(zone, config.limits);
+        _pushRules(zone);
     }
 
     /// @inheritdoc IGridManagement
     function setZoneActive(uint32 zone, bool active) external restricted onlyExistingZone(zone) {
         _zones[zone].active = active;
         emit ZoneActiveSet(zone, active);
+        _pushRules(zone);
     }
 
     /// @inheritdoc IGridManagement
     function setFeeSchedule(uint32 zone, FeeSchedule calldata fees) external restricted onlyExistingZone(zone) {
         _setFeeSchedule(zone, fees);
+        _pushRules(zone);
     }
 
     /// @inheritdoc IGridManagement
@@ -97,6 +105,7 @@ contract GridManagement is IGridManagement, AccessManaged, Pausable {
         onlyExistingZone(zone)
     {
         _setComplianceLimits(zone, limits);
+        _pushRules(zone);
     }
 
     /// @inheritdoc IGridManagement
@@ -114,6 +123,21 @@ contract GridManagement is IGridManagement, AccessManaged, Pausable {
     /// @inheritdoc IGridManagement
     function unpause() external restricted {
         _unpause();
+        _pushPause();
+    }
+
+    /// @inheritdoc IGridManagement
+    function setMarket(address market_) external restricted {
+        require(market_ != address(0), GridManagementZeroAddress());
+        address current = address(_market);
+        require(current == address(0), GridManagementMarketAlreadySet(current));
+        _market = IZoneRulesHook(market_);
+        emit MarketSet(market_);
+        _pushPause();
+        uint32 count = _zoneCount;
+        for (uint32 zone = 1; zone <= count; ++zone) {
+            _pushRules(zone);
+        }
     }
 
     // ─────────────────────────────────────────────────────────────── grid operators and guardians
@@ -126,6 +150,7 @@ contract GridManagement is IGridManagement, AccessManaged, Pausable {
         require(!z.halted, GridManagementZoneAlreadyHalted(zone));
         z.halted = true;
         emit ZoneHalted(zone, msg.sender, reason);
+        _pushRules(zone);
     }
 
     /// @inheritdoc IGridManagement
@@ -135,11 +160,13 @@ contract GridManagement is IGridManagement, AccessManaged, Pausable {
         require(z.halted, GridManagementZoneNotHalted(zone));
         z.halted = false;
         emit ZoneResumed(zone, msg.sender);
+        _pushRules(zone);
     }
 
     /// @inheritdoc IGridManagement
     function pause() external restricted {
         _pause();
+        _pushPause();
     }
 
     // ─────────────────────────────────────────────────────────────── views
@@ -183,6 +210,27 @@ contract GridManagement is IGridManagement, AccessManaged, Pausable {
     }
 
     /// @inheritdoc IGridManagement
+    function zoneTradingRules(uint32 zone) public view returns (TradingRules memory rules) {
+        Zone storage z = _zones[zone];
+        rules = TradingRules({
+            active: z.active,
+            halted: z.halted,
+            peakFeeBps: z.peakFeeBps,
+            offPeakFeeBps: z.offPeakFeeBps,
+            peakStartHour: z.peakStartHour,
+            peakEndHour: z.peakEndHour,
+            minOrderWh: z.minOrderWh,
+            maxOrderWh: z.maxOrderWh,
+            maxDailyTradedWhPerAccount: z.maxDailyTradedWhPerAccount
+        });
+    }
+
+    /// @inheritdoc IGridManagement
+    function market() external view returns (address) {
+        return address(_market);
+    }
+
+    /// @inheritdoc IGridManagement
     function isPeak(uint32 zone, uint64 timestamp) public view onlyExistingZone(zone) returns (bool) {
         Zone storage z = _zones[zone];
         uint256 hour = (timestamp % 1 days) / 1 hours;
@@ -205,6 +253,18 @@ contract GridManagement is IGridManagement, AccessManaged, Pausable {
     /// @inheritdoc IGridManagement
     function paused() public view override(IGridManagement, Pausable) returns (bool) {
         return super.paused();
+    }
+
+    // ─────────────────────────────────────────────────────────────── market copy
+
+    function _pushRules(uint32 zone) private {
+        IZoneRulesHook market_ = _market;
+        if (address(market_) != address(0)) market_.onZoneRulesChanged(zone, zoneTradingRules(zone));
+    }
+
+    function _pushPause() private {
+        IZoneRulesHook market_ = _market;
+        if (address(market_) != address(0)) market_.onPauseChanged(paused());
     }
 
     // ─────────────────────────────────────────────────────────────── internal setters

@@ -103,6 +103,7 @@ abstract contract QuorumOracle is IQuorumOracle, AccessManaged, EIP712 {
         }
         _reports[zone] = ReportHeader(round, observedAt, uint64(block.timestamp));
         emit ReportAccepted(zone, round, observedAt, values, signers);
+        _afterReport(zone, observedAt, values);
     }
 
     // ─────────────────────────────────────────────────────────────── governance
@@ -135,7 +136,7 @@ abstract contract QuorumOracle is IQuorumOracle, AccessManaged, EIP712 {
     }
 
     /// @inheritdoc IQuorumOracle
-    function heartbeat() external view returns (uint32) {
+    function heartbeat() public view returns (uint32) {
         return _heartbeatSeconds;
     }
 
@@ -215,6 +216,19 @@ abstract contract QuorumOracle is IQuorumOracle, AccessManaged, EIP712 {
     /// string and in the typed getters, and within int120. Configured bounds can never leave them, so every
     /// stored value fits its type.
     function _fieldLimits(uint8 field) internal pure virtual returns (int256 min, int256 max);
+
+    /// @dev Called at the end of every accepted report (after `ReportAccepted`).
+    // solhint-disable-next-line no-empty-blocks
+    function _afterReport(uint32 zone, uint64 observedAt, int256[] memory values) internal virtual {}
+
+    /// @dev Called whenever the heartbeat is set, the constructor included.
+    // solhint-disable-next-line no-empty-blocks
+    function _afterHeartbeat(uint32 heartbeatSeconds) internal virtual {}
+
+    /// @dev The zone registry.
+    function _zoneRegistry() internal view returns (IGridManagement) {
+        return _gridManagement;
+    }
 
     /// @dev A stored field value (zero before the first report).
     function _value(uint32 zone, uint8 field) internal view returns (int256) {
@@ -353,6 +367,7 @@ abstract contract QuorumOracle is IQuorumOracle, AccessManaged, EIP712 {
         require(heartbeatSeconds != 0, QuorumOracleInvalidHeartbeat(heartbeatSeconds));
         _heartbeatSeconds = heartbeatSeconds;
         emit HeartbeatUpdated(heartbeatSeconds);
+        _afterHeartbeat(heartbeatSeconds);
     }
 
     function _setFieldConfig(uint8 field, FieldConfig memory config) private {

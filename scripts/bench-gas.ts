@@ -8,6 +8,9 @@
  *   npm run bench:gas -- --check      also exit 1 when the per-reading target is missed, or when any operation
  *                                     costs more than 1 % above gas-snapshot.json, or an operation is new or
  *                                     gone (CI); `npm run bench:gas:snapshot` rewrites the snapshot
+ *   npm run bench:gas -- --trace take1,cancel
+ *                                    also print where those operations' execution gas goes: per contract
+ *                                    (call depth) and opcode class, and every SSTORE / cold SLOAD / LOG
  *
  * Every row reports the receipt's gasUsed and the execution gas (gasUsed − 21,000 − calldata gas), the
  * figure `hardhat test --gas-stats` and forge gas reports show per call.
@@ -848,6 +851,7 @@ class Bench {
   }
 
   async #record(id: string, operation: string, items: number, receipt: TransactionReceipt): Promise<void> {
+    if (TRACED.has(id)) process.stderr.write(await traceGas(this.#ethers, id, receipt.hash));
     const gasUsed = Number(receipt.gasUsed);
     const { data } = await receipt.getTransaction();
     const calldata = calldataGas(data);
@@ -869,6 +873,71 @@ class Bench {
   async #clockAtLeast(timestamp: bigint): Promise<void> {
     if (BigInt(await this.#time.latest()) < timestamp) await this.#time.setNextBlockTimestamp(timestamp);
   }
+}
+
+/** Operations whose gas `--trace` breaks down. */
+const TRACED = new Set(
+  (process.argv.find((arg) => arg.startsWith("--trace="))?.slice(8) ??
+    (process.argv.includes("--trace") ? process.argv[process.argv.indexOf("--trace") + 1] : ""))
+    .split(",")
+    .filter(Boolean),
+);
+
+interface StructLog {
+  op: string;
+  gas: number;
+  gasCost: number;
+  depth: number;
+  stack?: string[];
+}
+
+/**
+ * Where a transaction's execution gas goes, from `debug_traceTransaction`: per call frame (the callee's
+ * address) and opcode class, and each storage write, cold read and log on its own line. A CALL's own cost
+ * (cold account access, memory expansion, value) is the frame's gas drop across it less what the callee
+ * spent.
+ */
+async function traceGas(ethers: Ethers, id: string, hash: string): Promise<string> {
+  const trace = (await ethers.provider.send("debug_traceTransaction", [
+    hash,
+    { disableMemory: true, disableStorage: true, disableStack: false },
+  ])) as { structLogs: StructLog[] };
+  const logs = trace.structLogs;
+  const frames: string[] = ["tx.to"];
+  const byClass = new Map<string, number>();
+  const lines: string[] = [];
+  const add = (key: string, gas: number) => byClass.set(key, (byClass.get(key) ?? 0) + gas);
+  // open calls: the CALL step and the gas its callee has spent so far (nested calls in full)
+  const open: { index: number; inner: number }[] = [];
+  for (let i = 0; i < logs.length; i++) {
+    const step = logs[i];
+    const next = logs[i + 1];
+    const frame = frames[step.depth - 1] ?? "?";
+    if (next !== undefined && next.depth === step.depth + 1) {
+      const stack = step.stack ?? [];
+      const target = BigInt(stack[stack.length - 2] ?? "0").toString(16).padStart(40, "0").slice(-6);
+      frames[step.depth] = `${frame}>${step.op === "STATICCALL" ? "s:" : ""}${target}`;
+      open.push({ index: i, inner: 0 });
+      continue;
+    }
+    const cost = next !== undefined && next.depth === step.depth ? step.gas - next.gas : step.gasCost;
+    const klass = step.op.startsWith("LOG") ? "LOG" : ["SSTORE", "SLOAD", "TSTORE", "TLOAD"].includes(step.op) ? step.op : "compute";
+    add(`${frame} ${klass}`, cost);
+    if (step.op === "SSTORE" || klass === "LOG" || (step.op === "SLOAD" && cost > 100)) lines.push(`  ${frame} ${step.op} ${cost}`);
+    if (open.length !== 0) open[open.length - 1].inner += cost;
+    if (next !== undefined && next.depth < step.depth) {
+      const call = open.pop();
+      if (call === undefined) continue;
+      const total = logs[call.index].gas - next.gas;
+      const callerFrame = frames[logs[call.index].depth - 1] ?? "?";
+      add(`${callerFrame} CALL`, total - call.inner);
+      lines.push(`  ${callerFrame} ${logs[call.index].op} ${total - call.inner} (callee ${call.inner})`);
+      if (open.length !== 0) open[open.length - 1].inner += total;
+    }
+  }
+  const total = logs.length === 0 ? 0 : logs[0].gas - logs[logs.length - 1].gas + logs[logs.length - 1].gasCost;
+  const rows = [...byClass.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `  ${k.padEnd(60)} ${v}`);
+  return `\n── gas trace: ${id} (execution ≈ ${total}) ──\n${rows.join("\n")}\n  ── steps ──\n${lines.join("\n")}\n`;
 }
 
 /** The meter's next reading at `timestamp`, its registers advanced by the given Wh. */

@@ -30,6 +30,7 @@ const EXPECTED_FUNCTION_ROLES = {
     setTradingInterval: ADMIN,
     setZoneOperator: ADMIN,
     unpause: ADMIN,
+    setMarket: ADMIN,
     haltZone: GRID_OPERATOR,
     resumeZone: GRID_OPERATOR,
     pause: GUARDIAN,
@@ -45,7 +46,7 @@ const EXPECTED_FUNCTION_ROLES = {
     setGreenCertificate: ADMIN,
     setAssetRegistry: ADMIN,
   },
-  priceOracle: ORACLE_ADMIN_FUNCTIONS,
+  priceOracle: { ...ORACLE_ADMIN_FUNCTIONS, setMarket: ADMIN },
   gridOracle: ORACLE_ADMIN_FUNCTIONS,
   weatherOracle: ORACLE_ADMIN_FUNCTIONS,
   settlement: { setEnergyTrading: ADMIN, setProtocolFee: ADMIN, setProtocolTreasury: ADMIN },
@@ -58,6 +59,14 @@ const EXPECTED_FUNCTION_ROLES = {
  * (`SettlementCallerNotEnergyTrading`), which a test below checks against every other account.
  */
 const ENERGY_TRADING_ONLY = ["lock", "unlock", "settleTaker", "settleResting"] as const;
+
+/** EnergyTrading's copies of the trading rules and reference prices: only their owners may push them. */
+const MARKET_HOOKS = {
+  onZoneRulesChanged: ["gridManagement", "TradingCallerNotGridManagement"],
+  onPauseChanged: ["gridManagement", "TradingCallerNotGridManagement"],
+  onReferencePrice: ["priceOracle", "TradingCallerNotPriceOracle"],
+  onReferenceHeartbeat: ["priceOracle", "TradingCallerNotPriceOracle"],
+} as const;
 
 /** State-changing functions that are deliberately not AccessManager-restricted. */
 const PUBLIC_FUNCTIONS = {
@@ -80,9 +89,14 @@ const PUBLIC_FUNCTIONS = {
     ...ENERGY_TRADING_ONLY,
   ],
   // The market is open to every account; cancelOrder is owner-checked, expireOrders removes only expired
-  // orders, and halts, pause and compliance limits come from GridManagement.
+  // orders, and halts, pause and compliance limits come from GridManagement. The hooks admit only
+  // GridManagement (rules, pause) and PriceOracle (reference prices, heartbeat); a test below checks it.
   energyTrading: [
     "setAuthority",
+    "onZoneRulesChanged",
+    "onPauseChanged",
+    "onReferencePrice",
+    "onReferenceHeartbeat",
     "createOrder",
     "createDutchOrder",
     "takeDutchOrder",
@@ -305,6 +319,44 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
           } else {
             await expect(call, `${target}.${name}`).to.not.be.revertedWithCustomError(contract, "AccessManagedUnauthorized");
           }
+        }
+      }
+    });
+
+    it("wires GridManagement and PriceOracle to push their rules and prices to EnergyTrading, once", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const energyTradingAddress = await c.energyTrading.getAddress();
+      expect(await c.gridManagement.market()).to.equal(energyTradingAddress);
+      expect(await c.priceOracle.market()).to.equal(energyTradingAddress);
+      expect(await c.energyTrading.referenceHeartbeat()).to.equal(await c.priceOracle.heartbeat());
+      const zones = Number(await c.gridManagement.zoneCount());
+      expect(zones).to.be.greaterThan(0);
+      for (let zone = 1; zone <= zones; zone++) {
+        const [open, rules] = await c.energyTrading.tradingRules(zone);
+        expect(open, `zone ${zone} open`).to.equal(await c.gridManagement.isTradingAllowed(zone));
+        expect([...rules], `zone ${zone} rules`).to.deep.equal([...(await c.gridManagement.zoneTradingRules(zone))]);
+      }
+      const admin = await asTimelock(c);
+      await expect(c.gridManagement.connect(admin).setMarket(await c.smartMeter.getAddress()))
+        .to.be.revertedWithCustomError(c.gridManagement, "GridManagementMarketAlreadySet")
+        .withArgs(energyTradingAddress);
+      await expect(c.priceOracle.connect(admin).setMarket(await c.smartMeter.getAddress()))
+        .to.be.revertedWithCustomError(c.priceOracle, "PriceOracleMarketAlreadySet")
+        .withArgs(energyTradingAddress);
+    });
+
+    it("admits only GridManagement and PriceOracle to EnergyTrading's hooks, the ADMIN included", async function () {
+      const c = await networkHelpers.loadFixture(deployGridX);
+      const [deployer] = await ethers.getSigners();
+      const stranger = (await ethers.getSigners()).at(-1)!;
+      for (const caller of [await asTimelock(c), deployer, stranger]) {
+        const asCaller = c.energyTrading.connect(caller) as unknown as BaseContract;
+        for (const [name, [, error]] of Object.entries(MARKET_HOOKS)) {
+          const fragment = (c.energyTrading.interface as Interface).getFunction(name);
+          if (fragment === null) throw new Error(`no function ${name}`);
+          await expect(asCaller.getFunction(fragment.format()).staticCall(...zeroArguments(fragment)), `energyTrading.${name}`)
+            .to.be.revertedWithCustomError(c.energyTrading, error)
+            .withArgs(caller.address);
         }
       }
     });

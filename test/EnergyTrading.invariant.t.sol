@@ -484,6 +484,8 @@ contract EnergyTradingInvariantTest is CommonBase, StdAssertions, StdUtils, StdI
             address(manager), settlement, grid, priceOracle, 1_000, 64, 5_000, IEnergyTrading.StaleReferencePolicy.Unbanded
         );
         settlement.setEnergyTrading(address(trading));
+        grid.setMarket(address(trading));
+        priceOracle.setMarket(address(trading));
         (address reporter, uint256 reporterKey) = _addrAndKey("priceReporter");
         manager.grantRole(Roles.ORACLE_OPERATOR, reporter, 0);
         _postReference(reporter, reporterKey); // the band applies until the reference goes stale

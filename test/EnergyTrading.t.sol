@@ -2012,6 +2012,7 @@ contract EnergyTradingReentrancyTest is MarketFixture {
             address(manager), vault, grid, priceOracle, TICK, MAX_FILLS, PRICE_BAND_BPS, IEnergyTrading.StaleReferencePolicy.Unbanded
         );
         vault.setEnergyTrading(address(market));
+        _pushCopies(market, zone);
         rusd.setVault(address(vault));
 
         _fundVault(alice, 1_000 * USD, 0);

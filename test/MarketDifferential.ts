@@ -105,6 +105,8 @@ async function deployMarket() {
     0, // Unbanded: no reference is ever posted, so no band applies
   ]);
   await settlement.setEnergyTrading(await trading.getAddress());
+  await grid.setMarket(await trading.getAddress());
+  await priceOracle.setMarket(await trading.getAddress());
 
   const reference = new ReferenceMarket(PARAMS);
   for (const trader of traders) {

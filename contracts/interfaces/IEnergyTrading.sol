@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IGridManagement} from "./IGridManagement.sol";
+
 /// @title IEnergyTrading
 /// @notice A central limit order book per grid zone for EnergyToken credits against the payment token, with
 /// price-time priority, partial fills and Dutch-auction sell orders. Escrow lives in Settlement: a resting
@@ -23,10 +25,14 @@ pragma solidity 0.8.28;
 /// price (and a Dutch order's start and floor) must lie within reference ± priceBandBps. When the reference
 /// is stale (or was never reported), `staleReferencePolicy` decides: `Unbanded` accepts orders without a
 /// band, `Refuse` rejects new orders and takes with `ReferencePriceStale`. Cancels, expiries and
-/// withdrawals never look at the oracle.
+/// withdrawals never look at the oracle. The market checks a copy of the reference and of the heartbeat that
+/// PriceOracle pushes with every accepted report and heartbeat change (`IReferencePriceHook`), so the copy
+/// is never behind the oracle; until PriceOracle is wired (`PriceOracle.setMarket`) every reference is stale.
 ///
 /// Halts and compliance. Placing and matching require GridManagement to allow trading in the zone (zone
-/// active, not halted, system not paused). Cancelling and expiring always work. Order sizes must lie within
+/// active, not halted, system not paused). The market checks a copy of the zone's rules and of the pause that
+/// GridManagement pushes in the same transaction as every change (`IZoneRulesHook`); until GridManagement is
+/// wired (`GridManagement.setMarket`) every zone is closed. Cancelling and expiring always work. Order sizes must lie within
 /// the zone's min/max order size. The daily cap (`maxDailyTradedWhPerAccount`) is counted when an account
 /// commits volume: the full amount of every order it places and every Dutch take, per UTC day and zone. An
 /// account therefore never trades more than the cap per day; a cancelled order's amount stays counted.
@@ -154,6 +160,10 @@ interface IEnergyTrading {
     error TradingMaxFillsOutOfRange(uint16 maxFillsPerCall);
     /// @notice The price band must be at most 10,000 bps.
     error TradingPriceBandTooWide(uint16 priceBandBps);
+    /// @notice Only GridManagement pushes trading rules and the pause.
+    error TradingCallerNotGridManagement(address caller);
+    /// @notice Only PriceOracle pushes reference prices and its heartbeat.
+    error TradingCallerNotPriceOracle(address caller);
 
     // ─────────────────────────────────────────────────────────────── events
 
@@ -196,6 +206,12 @@ interface IEnergyTrading {
     event PriceBandUpdated(uint16 priceBandBps);
     /// @notice The stale-reference policy changed.
     event StaleReferencePolicyUpdated(StaleReferencePolicy policy);
+    /// @notice GridManagement pushed `zone`'s trading rules; orders are checked against them from now on.
+    event TradingRulesCopied(uint32 indexed zone, IGridManagement.TradingRules rules);
+    /// @notice GridManagement pushed the global pause.
+    event PauseCopied(bool paused);
+    /// @notice PriceOracle pushed its heartbeat: a reference is fresh for this long after its observation.
+    event ReferenceHeartbeatCopied(uint32 heartbeatSeconds);
 
     // ─────────────────────────────────────────────────────────────── trading
 
@@ -267,6 +283,13 @@ interface IEnergyTrading {
     function priceBandBps() external view returns (uint16);
     /// @notice What happens while the reference is stale.
     function staleReferencePolicy() external view returns (StaleReferencePolicy);
+    /// @notice The market's copy of GridManagement's rules for `zone`, and whether orders may be placed and
+    /// matched there now (active, not halted, not paused).
+    function tradingRules(uint32 zone) external view returns (bool open, IGridManagement.TradingRules memory rules);
+    /// @notice The market's copy of PriceOracle's reference price for `zone`, with PriceOracle's freshness.
+    function referencePrice(uint32 zone) external view returns (uint128 pricePerKWh, uint64 observedAt, bool fresh);
+    /// @notice The market's copy of PriceOracle's heartbeat.
+    function referenceHeartbeat() external view returns (uint32);
     /// @notice The live order `orderId`; reverts with TradingOrderNotFound otherwise.
     function getOrder(uint256 orderId) external view returns (OrderView memory);
     /// @notice A Dutch order's terms; reverts with TradingOrderNotFound for anything else.

@@ -27,6 +27,20 @@ interface IGridManagement {
         uint64 maxDailyTradedWhPerAccount;
     }
 
+    /// @notice What the market checks on every order, in one slot: whether the zone is active and not halted,
+    /// its grid fee schedule and its compliance limits (see `IZoneRulesHook`). All zero for an unknown zone.
+    struct TradingRules {
+        bool active;
+        bool halted;
+        uint16 peakFeeBps;
+        uint16 offPeakFeeBps;
+        uint8 peakStartHour;
+        uint8 peakEndHour;
+        uint64 minOrderWh;
+        uint64 maxOrderWh;
+        uint64 maxDailyTradedWhPerAccount;
+    }
+
     /// @notice Everything needed to create a zone.
     struct ZoneConfig {
         string name;
@@ -81,6 +95,8 @@ interface IGridManagement {
     error GridManagementZoneNotHalted(uint32 zone);
     /// @notice A halt must say why.
     error GridManagementEmptyReason();
+    /// @notice The market is wired once.
+    error GridManagementMarketAlreadySet(address market);
 
     // ─────────────────────────────────────────────────────────────── events
 
@@ -110,6 +126,8 @@ interface IGridManagement {
     event ZoneHalted(uint32 indexed zone, address indexed by, string reason);
     /// @notice `zone` was resumed by one of its grid operators.
     event ZoneResumed(uint32 indexed zone, address indexed by);
+    /// @notice The market that receives every trading-rules change (`IZoneRulesHook`) was wired.
+    event MarketSet(address indexed market);
 
     // ─────────────────────────────────────────────────────────────── governance (ADMIN)
 
@@ -133,6 +151,10 @@ interface IGridManagement {
     function setZoneOperator(uint32 zone, address operator, bool allowed) external;
     /// @notice Lifts the global emergency pause.
     function unpause() external;
+    /// @notice Wires the market (EnergyTrading), once: from then on every change of a zone's flags, fees or
+    /// limits and of the pause is pushed to it (`IZoneRulesHook`). Pushes the pause state and every existing
+    /// zone's rules at once (a loop over the governance-created zones).
+    function setMarket(address market) external;
 
     // ─────────────────────────────────────────────────────────────── grid operators and guardians
 
@@ -161,6 +183,10 @@ interface IGridManagement {
     /// @notice What EnergyTrading checks before placing or matching in `zone`, in one call: whether trading
     /// is allowed now (as `isTradingAllowed`) and the zone's compliance limits (zero when the zone is unknown).
     function tradingRules(uint32 zone) external view returns (bool allowed, ComplianceLimits memory limits);
+    /// @notice `zone`'s trading rules as pushed to the market (all zero for an unknown zone).
+    function zoneTradingRules(uint32 zone) external view returns (TradingRules memory);
+    /// @notice The market wired with `setMarket` (zero until then).
+    function market() external view returns (address);
     /// @notice Whether `timestamp` falls in `zone`'s peak window.
     function isPeak(uint32 zone, uint64 timestamp) external view returns (bool);
     /// @notice The grid fee in bps that applies in `zone` at `timestamp`.

@@ -22,7 +22,27 @@ interface IPriceOracle is IQuorumOracle {
         DemandW
     }
 
+    // ─────────────────────────────────────────────────────────────── errors
+
+    /// @notice The market is wired once.
+    error PriceOracleMarketAlreadySet(address market);
+
+    // ─────────────────────────────────────────────────────────────── events
+
+    /// @notice The market that receives every accepted price and heartbeat change was wired.
+    event MarketSet(address indexed market);
+
+    // ─────────────────────────────────────────────────────────────── governance (ADMIN)
+
+    /// @notice Wires the market (EnergyTrading), once: from then on every accepted report pushes its price and
+    /// observation time to it, and every heartbeat change the heartbeat (`IReferencePriceHook`). Pushes the
+    /// heartbeat and every zone's latest price at once (a loop over GridManagement's zones).
+    function setMarket(address market) external;
+
     // ─────────────────────────────────────────────────────────────── views
+
+    /// @notice The market wired with `setMarket` (zero until then).
+    function market() external view returns (address);
 
     /// @notice The zone's latest reference price, its observation time and whether it is fresh
     /// (age ≤ heartbeat). Never reverts; zero and not fresh before the first report.

@@ -34,7 +34,8 @@ export type RestrictedContract =
 
 type FunctionRoles = Partial<Record<RoleName, readonly string[]>>;
 
-const ORACLE_GOVERNANCE: FunctionRoles = { ADMIN: ["setQuorum", "setHeartbeat", "setFieldConfig"] };
+const ORACLE_ADMIN = ["setQuorum", "setHeartbeat", "setFieldConfig"];
+const ORACLE_GOVERNANCE: FunctionRoles = { ADMIN: ORACLE_ADMIN };
 
 /**
  * Every `restricted` function of every GridX contract, by role. Functions not listed here are public by
@@ -45,7 +46,9 @@ const ORACLE_GOVERNANCE: FunctionRoles = { ADMIN: ["setQuorum", "setHeartbeat", 
  * caller's own balance) and `sweepZoneFees` / `sweepProtocolFees` (fees only ever go to their treasury),
  * Settlement's `lock` / `unlock` / `settleTaker` / `settleResting` (the contract admits only the wired
  * EnergyTrading, not through the AccessManager), and every EnergyTrading trading function (`createOrder`,
- * `createDutchOrder`, `takeDutchOrder`, `cancelOrder` (owner-checked), `expireOrders`, `matchOrders`).
+ * `createDutchOrder`, `takeDutchOrder`, `cancelOrder` (owner-checked), `expireOrders`, `matchOrders`), and
+ * EnergyTrading's hooks `onZoneRulesChanged` / `onPauseChanged` (only GridManagement) and `onReferencePrice` /
+ * `onReferenceHeartbeat` (only PriceOracle), which the contract checks itself.
  */
 export const FUNCTION_ROLES: Record<RestrictedContract, FunctionRoles> = {
   GridManagement: {
@@ -60,6 +63,7 @@ export const FUNCTION_ROLES: Record<RestrictedContract, FunctionRoles> = {
       "setTradingInterval",
       "setZoneOperator",
       "unpause",
+      "setMarket",
     ],
     // The contract additionally requires the caller to be an operator of the zone (setZoneOperator).
     GRID_OPERATOR: ["haltZone", "resumeZone"],
@@ -70,7 +74,7 @@ export const FUNCTION_ROLES: Record<RestrictedContract, FunctionRoles> = {
     METER_REGISTRAR: ["registerMeter", "setMeterActive", "setDeviceSigner", "setRatedCapacity"],
     ORACLE_OPERATOR: ["submitReadings"],
   },
-  PriceOracle: ORACLE_GOVERNANCE,
+  PriceOracle: { ADMIN: [...ORACLE_ADMIN, "setMarket"] },
   GridOracle: ORACLE_GOVERNANCE,
   WeatherOracle: ORACLE_GOVERNANCE,
   Settlement: { ADMIN: ["setEnergyTrading", "setProtocolFee", "setProtocolTreasury"] },

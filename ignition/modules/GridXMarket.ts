@@ -6,7 +6,9 @@ import MockStablecoinModule from "./MockStablecoin.ts";
 /**
  * The market: Settlement (the escrow vault for the payment token and EnergyToken credits) and
  * EnergyTrading (the per-zone order book), wired with `settlement.setEnergyTrading`, which the vault
- * accepts once. The payment token is the local MockStablecoin.
+ * accepts once, and with `gridManagement.setMarket` and `priceOracle.setMarket` (also once each), through
+ * which those two push every trading-rules change and every reference price to the market. The payment
+ * token is the local MockStablecoin.
  *
  * Parameters: `protocolTreasury`, `protocolFeeBps` (Settlement); `tickSize` (payment-token base units per
  * kWh, a multiple of 1000), `maxFillsPerCall`, `priceBandBps`, `staleReferencePolicy` (0 = Unbanded,
@@ -36,6 +38,10 @@ export default buildModule("GridXMarket", (m) => {
     m.getParameter<number>("staleReferencePolicy"),
   ]);
   m.call(settlement, "setEnergyTrading", [energyTrading]);
+  // EnergyTrading checks copies of the zones' trading rules and of the reference prices, pushed by their
+  // owners in the same transaction as every change; each accepts the market once.
+  m.call(gridManagement, "setMarket", [energyTrading]);
+  m.call(priceOracle, "setMarket", [energyTrading]);
 
   return { settlement, energyTrading };
 });

@@ -75,6 +75,22 @@ abstract contract MarketFixture is GridXFixture {
             IEnergyTrading.StaleReferencePolicy.Unbanded
         );
         settlement.setEnergyTrading(address(trading));
+        grid.setMarket(address(trading));
+        priceOracle.setMarket(address(trading));
+    }
+
+    /// @dev Gives a second market (one the fixture's GridManagement and PriceOracle are not wired to) the
+    /// copies they would push: `zone_`'s rules, the pause, the heartbeat and the latest reference price.
+    function _pushCopies(EnergyTrading market_, uint32 zone_) internal {
+        vm.startPrank(address(grid));
+        market_.onZoneRulesChanged(zone_, grid.zoneTradingRules(zone_));
+        market_.onPauseChanged(grid.paused());
+        vm.stopPrank();
+        (uint128 price, uint64 observedAt,) = priceOracle.referencePrice(zone_);
+        vm.startPrank(address(priceOracle));
+        market_.onReferenceHeartbeat(priceOracle.heartbeat());
+        if (observedAt != 0) market_.onReferencePrice(zone_, price, observedAt);
+        vm.stopPrank();
     }
 
     // ─────────────────────────────────────────────────────────────── money

@@ -4190,6 +4190,28 @@ export const energyTradingAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "TradingCallerNotGridManagement",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "TradingCallerNotPriceOracle",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "account",
         "type": "address"
       },
@@ -4777,12 +4799,38 @@ export const energyTradingAbi = [
     "inputs": [
       {
         "indexed": false,
+        "internalType": "bool",
+        "name": "paused",
+        "type": "bool"
+      }
+    ],
+    "name": "PauseCopied",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
         "internalType": "uint16",
         "name": "priceBandBps",
         "type": "uint16"
       }
     ],
     "name": "PriceBandUpdated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "heartbeatSeconds",
+        "type": "uint32"
+      }
+    ],
+    "name": "ReferenceHeartbeatCopied",
     "type": "event"
   },
   {
@@ -4845,6 +4893,72 @@ export const energyTradingAbi = [
       }
     ],
     "name": "TradeExecuted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "zone",
+        "type": "uint32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bool",
+            "name": "active",
+            "type": "bool"
+          },
+          {
+            "internalType": "bool",
+            "name": "halted",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint16",
+            "name": "peakFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "offPeakFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint8",
+            "name": "peakStartHour",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "peakEndHour",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minOrderWh",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxOrderWh",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxDailyTradedWhPerAccount",
+            "type": "uint64"
+          }
+        ],
+        "indexed": false,
+        "internalType": "struct IGridManagement.TradingRules",
+        "name": "rules",
+        "type": "tuple"
+      }
+    ],
+    "name": "TradingRulesCopied",
     "type": "event"
   },
   {
@@ -5358,6 +5472,120 @@ export const energyTradingAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "bool",
+        "name": "paused_",
+        "type": "bool"
+      }
+    ],
+    "name": "onPauseChanged",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "heartbeatSeconds",
+        "type": "uint32"
+      }
+    ],
+    "name": "onReferenceHeartbeat",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "zone",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint128",
+        "name": "pricePerKWh",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint64",
+        "name": "observedAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "onReferencePrice",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "zone",
+        "type": "uint32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bool",
+            "name": "active",
+            "type": "bool"
+          },
+          {
+            "internalType": "bool",
+            "name": "halted",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint16",
+            "name": "peakFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "offPeakFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint8",
+            "name": "peakStartHour",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "peakEndHour",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minOrderWh",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxOrderWh",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxDailyTradedWhPerAccount",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IGridManagement.TradingRules",
+        "name": "rules",
+        "type": "tuple"
+      }
+    ],
+    "name": "onZoneRulesChanged",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "priceBandBps",
     "outputs": [
@@ -5378,6 +5606,48 @@ export const energyTradingAbi = [
         "internalType": "address",
         "name": "",
         "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "referenceHeartbeat",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "zone",
+        "type": "uint32"
+      }
+    ],
+    "name": "referencePrice",
+    "outputs": [
+      {
+        "internalType": "uint128",
+        "name": "pricePerKWh",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint64",
+        "name": "observedAt",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bool",
+        "name": "fresh",
+        "type": "bool"
       }
     ],
     "stateMutability": "view",
@@ -5492,6 +5762,77 @@ export const energyTradingAbi = [
         "internalType": "uint128",
         "name": "",
         "type": "uint128"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "zone",
+        "type": "uint32"
+      }
+    ],
+    "name": "tradingRules",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "open",
+        "type": "bool"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bool",
+            "name": "active",
+            "type": "bool"
+          },
+          {
+            "internalType": "bool",
+            "name": "halted",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint16",
+            "name": "peakFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "offPeakFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint8",
+            "name": "peakStartHour",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "peakEndHour",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minOrderWh",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxOrderWh",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxDailyTradedWhPerAccount",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IGridManagement.TradingRules",
+        "name": "rules",
+        "type": "tuple"
       }
     ],
     "stateMutability": "view",
@@ -7558,6 +7899,17 @@ export const gridManagementAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "market",
+        "type": "address"
+      }
+    ],
+    "name": "GridManagementMarketAlreadySet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "zone",
         "type": "uint32"
@@ -7737,6 +8089,19 @@ export const gridManagementAbi = [
       }
     ],
     "name": "FeeScheduleUpdated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "market",
+        "type": "address"
+      }
+    ],
+    "name": "MarketSet",
     "type": "event"
   },
   {
@@ -8262,6 +8627,19 @@ export const gridManagementAbi = [
   },
   {
     "inputs": [],
+    "name": "market",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "pause",
     "outputs": [],
     "stateMutability": "nonpayable",
@@ -8413,6 +8791,19 @@ export const gridManagementAbi = [
       }
     ],
     "name": "setFeeSchedule",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "market_",
+        "type": "address"
+      }
+    ],
+    "name": "setMarket",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -8577,6 +8968,72 @@ export const gridManagementAbi = [
         "internalType": "bool",
         "name": "",
         "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "zone",
+        "type": "uint32"
+      }
+    ],
+    "name": "zoneTradingRules",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "bool",
+            "name": "active",
+            "type": "bool"
+          },
+          {
+            "internalType": "bool",
+            "name": "halted",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint16",
+            "name": "peakFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "offPeakFeeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint8",
+            "name": "peakStartHour",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "peakEndHour",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minOrderWh",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxOrderWh",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "maxDailyTradedWhPerAccount",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IGridManagement.TradingRules",
+        "name": "rules",
+        "type": "tuple"
       }
     ],
     "stateMutability": "view",
@@ -12643,6 +13100,17 @@ export const priceOracleAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "market",
+        "type": "address"
+      }
+    ],
+    "name": "PriceOracleMarketAlreadySet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "zone",
         "type": "uint32"
@@ -13109,6 +13577,19 @@ export const priceOracleAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": true,
+        "internalType": "address",
+        "name": "market",
+        "type": "address"
+      }
+    ],
+    "name": "MarketSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "indexed": false,
         "internalType": "uint8",
         "name": "quorum",
@@ -13466,6 +13947,19 @@ export const priceOracleAbi = [
   },
   {
     "inputs": [],
+    "name": "market",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "quorum",
     "outputs": [
       {
@@ -13626,6 +14120,19 @@ export const priceOracleAbi = [
       }
     ],
     "name": "setHeartbeat",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "market_",
+        "type": "address"
+      }
+    ],
+    "name": "setMarket",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
