@@ -13,7 +13,7 @@ import {ISettlement} from "./interfaces/ISettlement.sol";
 /// @title EnergyTrading
 /// @notice Per-zone central limit order book for EnergyToken credits (see IEnergyTrading for the rules).
 /// @dev Storage layout, chosen so that a resting order is one storage slot and the best price is two reads:
-/// - `_orders[orderId]`: owner, remaining Wh, expiry (one slot).
+/// - `_orders[orderId]`: owner, remaining Wh, Wh filled as a maker and not yet settled, expiry (one slot).
 /// - `_levels[levelKey]`: the FIFO queue of one price level (head, tail, live count; one slot). A level's
 ///   key is the order id without its sequence number, so a maker's id is `levelKey << 64 | index`.
 /// - a two-level bitmap per (zone, side): `_roots[bookKey]` has bit w set when leaf word w has a live level,
@@ -40,7 +40,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     /// @inheritdoc IEnergyTrading
     uint16 public constant MAX_SKIPS_PER_CALL = 512;
     /// @inheritdoc IEnergyTrading
-    uint64 public constant MAX_AMOUNT_WH = type(uint48).max;
+    uint64 public constant MAX_AMOUNT_WH = type(uint32).max;
     /// @inheritdoc IEnergyTrading
     uint16 public constant MAX_TICK = type(uint16).max;
 
@@ -51,11 +51,14 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
 
     // ─────────────────────────────────────────────────────────────── storage
 
-    /// @dev A resting order: one slot.
+    /// @dev A resting order: one slot. `filledWh` is what it filled as a maker since its last settlement
+    /// (claimFills, cancel, expiry): its taker side settled at once, its own side waits in this slot.
+    /// `remainingWh == 0` means the order is off the book (filled, or cancelled and deleted).
     struct Order {
         address owner;
-        uint48 remainingWh;
-        uint40 expiry;
+        uint32 remainingWh;
+        uint32 filledWh;
+        uint32 expiry;
     }
 
     /// @dev A Dutch order's schedule, in ticks.
@@ -95,9 +98,10 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         uint64 expiry;
         uint8 flags;
         bool immediate;
+        uint16 gridFeeBps;
     }
 
-    /// @dev Progress of one taker through the book.
+    /// @dev Progress of one taker through the book: what is left, the volume and notional filled so far.
     struct Match {
         uint256 takerId;
         uint64 remaining;
@@ -105,6 +109,8 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         uint256 skipped;
         uint256 maxFills;
         Side makerSide;
+        uint256 filledWh;
+        uint256 notional;
     }
 
     /// @dev Volume an account committed in a zone on one UTC day.
@@ -192,7 +198,8 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
                 pricePerKWh: pricePerKWh,
                 expiry: expiry,
                 flags: flags,
-                immediate: flags & (FLAG_IMMEDIATE_OR_CANCEL | FLAG_FILL_OR_KILL) != 0
+                immediate: flags & (FLAG_IMMEDIATE_OR_CANCEL | FLAG_FILL_OR_KILL) != 0,
+                gridFeeBps: _gridFeeBps(limits)
             }),
             config
         );
@@ -226,7 +233,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         }
         _config.dutchNonce = config.dutchNonce;
         orderId = (_levelKey(zone, Kind.Dutch, Side.Sell, startTick) << SEQ_BITS) | config.dutchNonce;
-        _orders[orderId] = Order({owner: msg.sender, remainingWh: uint48(amountWh), expiry: uint40(expiry)});
+        _orders[orderId] = Order({owner: msg.sender, remainingWh: uint32(amountWh), filledWh: 0, expiry: uint32(expiry)});
         _dutch[orderId] = DutchSlot({
             startTick: startTick,
             floorTick: floorTick,
@@ -261,22 +268,23 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
             delete _orders[orderId];
             delete _dutch[orderId];
         } else {
-            _orders[orderId].remainingWh = uint48(left);
+            _orders[orderId].remainingWh = uint32(left);
         }
         emit OrderFilled(orderId, order.owner, amountWh, price, left);
         emit TradeExecuted(zone, 0, orderId, msg.sender, order.owner, amountWh, price);
-        ISettlement.Fill[] memory fills = _newFills(1);
-        _pushFill(fills, order.owner, amountWh, price);
-        _settlement.settleTaker(zone, msg.sender, true, fills, 0);
+        // A Dutch order's price moves, so both sides settle at once: the taker pays the fees.
+        uint256 notional = (uint256(amountWh) * price) / WH_PER_KWH;
+        _settlement.settleTaker(zone, msg.sender, true, amountWh, notional, 0, _gridFeeBps(limits));
+        _settlement.settleMaker(order.owner, false, amountWh, notional, 0);
     }
 
     /// @inheritdoc IEnergyTrading
     function cancelOrder(uint256 orderId) external nonReentrant {
         Order memory order = _orders[orderId];
-        require(order.owner != address(0), TradingOrderNotFound(orderId));
+        require(order.remainingWh != 0, TradingOrderNotFound(orderId));
         require(order.owner == msg.sender, TradingNotOrderOwner(orderId, msg.sender));
-        _removeOrder(orderId, order);
         emit OrderCancelled(orderId, order.owner, order.remainingWh, CancelReason.Owner);
+        _removeOrder(orderId, order);
     }
 
     /// @inheritdoc IEnergyTrading
@@ -284,10 +292,26 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         for (uint256 i; i < orderIds.length; ++i) {
             uint256 orderId = orderIds[i];
             Order memory order = _orders[orderId];
-            if (order.owner == address(0) || block.timestamp < order.expiry) continue;
-            _removeOrder(orderId, order);
+            if (order.remainingWh == 0 || block.timestamp < order.expiry) continue;
             emit OrderExpired(orderId, order.owner, order.remainingWh);
+            _removeOrder(orderId, order);
             ++removed;
+        }
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function claimFills(uint256[] calldata orderIds) external nonReentrant returns (uint256 settled) {
+        for (uint256 i; i < orderIds.length; ++i) {
+            uint256 orderId = orderIds[i];
+            Order memory order = _orders[orderId];
+            if (order.filledWh == 0) continue;
+            if (order.remainingWh == 0) {
+                delete _orders[orderId];
+            } else {
+                _orders[orderId].filledWh = 0;
+            }
+            _settleFills(orderId, order, 0);
+            ++settled;
         }
     }
 
@@ -300,7 +324,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         );
         uint32 zone = _zoneOf(buyOrderId);
         require(_zoneOf(sellOrderId) == zone, TradingZoneMismatch(buyOrderId, sellOrderId));
-        _openZone(zone, _config);
+        uint16 gridFeeBps = _gridFeeBps(_openZone(zone, _config));
         Order memory bid = _liveOrder(buyOrderId);
         Order memory ask = _liveOrder(sellOrderId);
         uint128 bidPrice = _priceOfTick(_tickOfId(buyOrderId));
@@ -308,14 +332,19 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         require(bidPrice >= askPrice, TradingOrdersDoNotCross(bidPrice, askPrice));
 
         uint64 amountWh = bid.remainingWh < ask.remainingWh ? bid.remainingWh : ask.remainingWh;
-        uint64 bidLeft = _reduce(buyOrderId, bid, amountWh);
-        uint64 askLeft = _reduce(sellOrderId, ask, amountWh);
-        emit OrderFilled(buyOrderId, bid.owner, amountWh, askPrice, bidLeft);
-        emit OrderFilled(sellOrderId, ask.owner, amountWh, askPrice, askLeft);
+        emit OrderFilled(buyOrderId, bid.owner, amountWh, askPrice, _reduce(buyOrderId, bid, amountWh));
+        emit OrderFilled(sellOrderId, ask.owner, amountWh, askPrice, _reduce(sellOrderId, ask, amountWh));
         emit TradeExecuted(zone, buyOrderId, sellOrderId, bid.owner, ask.owner, amountWh, askPrice);
         // Both prices are on the tick grid (multiples of 1000 per kWh), so the refund is exact.
-        uint256 refund = (uint256(amountWh) * (bidPrice - askPrice)) / WH_PER_KWH;
-        _settlement.settleResting(zone, bid.owner, ask.owner, amountWh, askPrice, refund);
+        _settlement.settleResting(
+            zone,
+            bid.owner,
+            ask.owner,
+            amountWh,
+            askPrice,
+            (uint256(amountWh) * (bidPrice - askPrice)) / WH_PER_KWH,
+            gridFeeBps
+        );
     }
 
     // ─────────────────────────────────────────────────────────────── copies of GridManagement and PriceOracle
@@ -429,8 +458,20 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
             kind: kind,
             pricePerKWh: kind == Kind.Dutch ? _dutchPrice(orderId) : _priceOfTick(_tickOfId(orderId)),
             remainingWh: order.remainingWh,
-            expiry: order.expiry
+            expiry: order.expiry,
+            unsettledWh: order.filledWh
         });
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function unsettledFills(uint256 orderId)
+        external
+        view
+        returns (address owner, Side side, uint64 filledWh, uint256 notional)
+    {
+        Order memory order = _orders[orderId];
+        (owner, side, filledWh) = (order.owner, _sideOf(orderId), order.filledWh);
+        if (filledWh != 0) notional = (uint256(filledWh) * _priceOfTick(_tickOfId(orderId))) / WH_PER_KWH;
     }
 
     /// @inheritdoc IEnergyTrading
@@ -500,18 +541,17 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
             t.flags
         );
 
-        uint64 remaining = t.amountWh;
+        Match memory m = _newMatch(t, orderId, config.maxFillsPerCall);
         bool stillCrosses;
-        ISettlement.Fill[] memory fills;
         if (t.flags & FLAG_POST_ONLY != 0) {
             uint16 best = _bestOpposite(t.zone, t.side);
             require(
                 !_crosses(t.side, t.tick, best), TradingPostOnlyWouldCross(t.pricePerKWh, _priceOfTick(best))
             );
-            fills = _newFills(0);
         } else {
-            (remaining, stillCrosses, fills) = _matchTaker(t, orderId, config.maxFillsPerCall);
+            stillCrosses = _matchTaker(t, m);
         }
+        uint64 remaining = m.remaining;
         if (t.flags & FLAG_FILL_OR_KILL != 0) {
             require(remaining == 0, TradingFillOrKillNotFilled(t.amountWh - remaining, t.amountWh));
         }
@@ -522,9 +562,24 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
                 orderId, msg.sender, remaining, t.immediate ? CancelReason.ImmediateOrCancel : CancelReason.FillLimit
             );
         }
-        if (fills.length != 0 || lockAmount != 0) {
-            _settlement.settleTaker(t.zone, msg.sender, t.side == Side.Buy, fills, lockAmount);
-        }
+        if (m.filledWh != 0 || lockAmount != 0) _settleTaker(t, m, lockAmount);
+    }
+
+    function _settleTaker(Taker memory t, Match memory m, uint256 lockAmount) private {
+        _settlement.settleTaker(t.zone, msg.sender, t.side == Side.Buy, m.filledWh, m.notional, lockAmount, t.gridFeeBps);
+    }
+
+    function _newMatch(Taker memory t, uint256 takerId, uint16 maxFills) private pure returns (Match memory) {
+        return Match({
+            takerId: takerId,
+            remaining: t.amountWh,
+            touched: 0,
+            skipped: 0,
+            maxFills: maxFills,
+            makerSide: t.side == Side.Buy ? Side.Sell : Side.Buy,
+            filledWh: 0,
+            notional: 0
+        });
     }
 
     /// @dev A limit order after matching: rests what is left (unless the book still crosses it) and returns the
@@ -534,7 +589,8 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         returns (uint256 lockAmount)
     {
         if (remaining != 0 && !stillCrosses) {
-            _orders[orderId] = Order({owner: msg.sender, remainingWh: uint48(remaining), expiry: uint40(t.expiry)});
+            _orders[orderId] =
+                Order({owner: msg.sender, remainingWh: uint32(remaining), filledWh: 0, expiry: uint32(t.expiry)});
             unchecked {
                 ++own.tail;
                 ++own.live;
@@ -553,42 +609,35 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     }
 
     /// @dev Matches a taker against the other side, best price first, FIFO within a price, at the makers'
-    /// prices. Returns what is left, whether the book still crosses the taker's price (the bound stopped it),
-    /// and the fills for Settlement.
-    function _matchTaker(Taker memory t, uint256 takerId, uint16 maxFills)
-        private
-        returns (uint64, bool, ISettlement.Fill[] memory fills)
-    {
-        fills = _newFills(maxFills);
-        Match memory m = Match({
-            takerId: takerId,
-            remaining: t.amountWh,
-            touched: 0,
-            skipped: 0,
-            maxFills: maxFills,
-            makerSide: t.side == Side.Buy ? Side.Sell : Side.Buy
-        });
+    /// prices, accumulating the taker's volume and notional in `m`. Returns whether the book still crosses the
+    /// taker's price (the bound stopped it).
+    function _matchTaker(Taker memory t, Match memory m) private returns (bool stillCrosses) {
         uint256 makerBook = _bookKey(t.zone, m.makerSide);
         while (m.remaining != 0) {
             uint16 best = t.side == Side.Buy ? _lowest(makerBook) : _highest(makerBook);
-            if (!_crosses(t.side, t.tick, best)) return (m.remaining, false, fills);
-            if (m.touched == m.maxFills || m.skipped == MAX_SKIPS_PER_CALL) return (m.remaining, true, fills);
-            _matchLevel(t, m, fills, best);
+            if (!_crosses(t.side, t.tick, best)) return false;
+            if (m.touched == m.maxFills || m.skipped == MAX_SKIPS_PER_CALL) return true;
+            _matchLevel(t, m, best);
         }
-        return (0, false, fills);
+        return false;
     }
 
-    /// @dev Walks one maker price level from its head until the taker is done or a bound is reached.
-    function _matchLevel(Taker memory t, Match memory m, ISettlement.Fill[] memory fills, uint16 tick) private {
+    /// @dev Walks one maker price level from its head until the taker is done or a bound is reached. A maker's
+    /// fill only moves volume from its `remainingWh` to its `filledWh` (one slot write); its side settles later.
+    /// Both stay within their 32 bits: filledWh + remainingWh never exceeds the order's amount. A slot with
+    /// nothing remaining is a cancelled order, or one that matchOrders filled: skipped.
+    function _matchLevel(Taker memory t, Match memory m, uint16 tick) private {
         uint256 levelKey = _levelKey(t.zone, Kind.Limit, m.makerSide, tick);
         Level memory lvl = _levels[levelKey];
         uint128 price = _priceOfTick(tick);
-        while (lvl.head < lvl.tail && m.remaining != 0 && m.touched < m.maxFills && m.skipped < MAX_SKIPS_PER_CALL)
-        {
+        uint256 levelWh;
+        uint64 remaining = m.remaining;
+        while (lvl.head < lvl.tail && remaining != 0 && m.touched < m.maxFills && m.skipped < MAX_SKIPS_PER_CALL) {
             uint256 makerId = (levelKey << SEQ_BITS) | lvl.head;
-            Order memory maker = _orders[makerId];
-            if (maker.owner == address(0)) {
-                // a cancelled order's slot
+            Order storage order = _orders[makerId];
+            uint256 raw = _rawOrder(order);
+            uint256 makerLeft = uint32(raw >> 160);
+            if (makerLeft == 0) {
                 unchecked {
                     ++lvl.head;
                     ++m.skipped;
@@ -598,37 +647,61 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
             unchecked {
                 ++m.touched;
             }
-            if (block.timestamp >= maker.expiry) {
-                _expireMaker(makerId, maker, m.makerSide, price);
-                unchecked {
-                    ++lvl.head;
-                    --lvl.live;
-                }
-                continue;
-            }
-            uint64 amountWh = m.remaining < maker.remainingWh ? m.remaining : maker.remainingWh;
-            uint64 left;
-            unchecked {
-                m.remaining -= amountWh;
-                left = maker.remainingWh - amountWh;
-            }
-            if (left == 0) {
-                delete _orders[makerId];
-                unchecked {
-                    ++lvl.head;
-                    --lvl.live;
-                }
+            if (block.timestamp >= raw >> 224) {
+                _expireMaker(makerId);
+                makerLeft = 0; // it leaves the level like a filled order
             } else {
-                _orders[makerId].remainingWh = uint48(left);
+                uint256 amountWh = remaining < makerLeft ? remaining : makerLeft;
+                unchecked {
+                    remaining -= uint64(amountWh);
+                    levelWh += amountWh;
+                    makerLeft -= amountWh;
+                    raw = raw - (amountWh << 160) + (amountWh << 192); // remainingWh −= a, filledWh += a
+                }
+                _storeRawOrder(order, raw);
+                _emitFill(t, m.takerId, makerId, address(uint160(raw)), uint64(amountWh), price, uint64(makerLeft));
             }
-            _pushFill(fills, maker.owner, amountWh, price);
-            _emitFill(t, m.takerId, makerId, maker.owner, amountWh, price, left);
+            if (makerLeft == 0) {
+                unchecked {
+                    ++lvl.head;
+                    --lvl.live;
+                }
+            }
         }
+        m.remaining = remaining;
         if (lvl.live == 0) {
             lvl.head = lvl.tail;
             _clearTick(_bookKey(t.zone, m.makerSide), tick);
         }
         _levels[levelKey] = lvl;
+        // exact: prices are multiples of 1000 per kWh
+        m.filledWh += levelWh;
+        m.notional += levelWh * (price / WH_PER_KWH);
+    }
+
+    /// @dev An order's slot as one word: owner (bits 0–159), remainingWh (160–191), filledWh (192–223),
+    /// expiry (224–255), so that matching reads and writes each maker once.
+    function _rawOrder(Order storage order) private view returns (uint256 raw) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            raw := sload(order.slot)
+        }
+    }
+
+    function _storeRawOrder(Order storage order, uint256 raw) private {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            sstore(order.slot, raw)
+        }
+    }
+
+    /// @dev Removes a maker found expired during matching (its level is the caller's) and settles it: its
+    /// unsettled fills and its remaining escrow.
+    function _expireMaker(uint256 makerId) private {
+        Order memory maker = _orders[makerId];
+        emit OrderExpired(makerId, maker.owner, maker.remainingWh);
+        delete _orders[makerId];
+        _settleFills(makerId, maker, maker.remainingWh);
     }
 
     /// @dev The events of one taker fill: the maker's OrderFilled, then the trade.
@@ -649,34 +722,29 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         }
     }
 
-    /// @dev Removes a maker found expired during matching and returns its escrow (its level is the caller's).
-    function _expireMaker(uint256 makerId, Order memory maker, Side makerSide, uint128 price) private {
-        delete _orders[makerId];
-        emit OrderExpired(makerId, maker.owner, maker.remainingWh);
-        _unlockEscrow(maker.owner, makerSide, maker.remainingWh, price);
-    }
-
-    /// @dev Takes `amountWh` off a resting order in matchOrders; removes it from its level when done.
+    /// @dev Takes `amountWh` off a resting order in matchOrders (settled at once, not added to `filledWh`);
+    /// an order it fills leaves its level, and its slot too unless earlier fills still wait for settlement.
     function _reduce(uint256 orderId, Order memory order, uint64 amountWh) private returns (uint64 left) {
         left = order.remainingWh - amountWh;
         if (left != 0) {
-            _orders[orderId].remainingWh = uint48(left);
-        } else {
-            _unlink(orderId);
+            _orders[orderId].remainingWh = uint32(left);
+            return left;
         }
-    }
-
-    /// @dev Deletes an order (and its level entry or Dutch terms) and returns its whole escrow.
-    function _removeOrder(uint256 orderId, Order memory order) private {
+        if (order.filledWh == 0) delete _orders[orderId];
+        else _orders[orderId].remainingWh = 0;
         _unlink(orderId);
-        Side side = _sideOf(orderId);
-        uint128 price = _kindOf(orderId) == Kind.Dutch ? 0 : _priceOfTick(_tickOfId(orderId));
-        _unlockEscrow(order.owner, side, order.remainingWh, price);
     }
 
-    /// @dev Deletes an order's storage; a limit order leaves its level (and the bitmap when the level empties).
-    function _unlink(uint256 orderId) private {
+    /// @dev Deletes a live order, takes it off its level (or deletes its Dutch terms), and settles it: its
+    /// unsettled fills and its whole remaining escrow.
+    function _removeOrder(uint256 orderId, Order memory order) private {
         delete _orders[orderId];
+        _unlink(orderId);
+        _settleFills(orderId, order, order.remainingWh);
+    }
+
+    /// @dev A live order leaves its level (and the bitmap when the level empties); a Dutch order its terms.
+    function _unlink(uint256 orderId) private {
         if (_kindOf(orderId) == Kind.Dutch) {
             delete _dutch[orderId];
             return;
@@ -697,9 +765,16 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         _levels[levelKey] = lvl;
     }
 
-    function _unlockEscrow(address owner, Side side, uint64 remainingWh, uint128 price) private {
-        uint256 amount = _escrowOf(side, remainingWh, price);
-        _settlement.unlock(owner, side == Side.Buy ? _paymentToken : _energyToken, amount);
+    /// @dev Settles an order's side in Settlement: its unsettled maker fills (at its limit price; a Dutch order
+    /// never has any) and `unlockWh` of its remaining escrow returned to the owner.
+    function _settleFills(uint256 orderId, Order memory order, uint64 unlockWh) private {
+        Side side = _sideOf(orderId);
+        uint128 price = _kindOf(orderId) == Kind.Dutch ? 0 : _priceOfTick(_tickOfId(orderId));
+        uint256 notional = (uint256(order.filledWh) * price) / WH_PER_KWH;
+        if (order.filledWh != 0) emit FillsSettled(orderId, order.owner, order.filledWh, notional);
+        _settlement.settleMaker(
+            order.owner, side == Side.Buy, order.filledWh, notional, _escrowOf(side, unlockWh, price)
+        );
     }
 
     // ─────────────────────────────────────────────────────────────── checks
@@ -735,7 +810,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
 
     function _checkExpiry(uint64 expiry) private view {
         require(expiry > block.timestamp, TradingExpiryNotInFuture(expiry, uint64(block.timestamp)));
-        require(expiry <= type(uint40).max, TradingExpiryTooFar(expiry));
+        require(expiry <= type(uint32).max, TradingExpiryTooFar(expiry));
     }
 
     /// @dev The band applies around a fresh, non-zero reference; otherwise the stale policy decides.
@@ -756,6 +831,15 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
                 TradingReferencePriceStale(zone, observedAt)
             );
         }
+    }
+
+    /// @dev The zone's grid fee now, from the copy of its schedule: peak within [peakStartHour, peakEndHour)
+    /// UTC (wrapping past midnight; equal hours mean no peak), as GridManagement.gridFeeBps.
+    function _gridFeeBps(IGridManagement.TradingRules memory rules) private view returns (uint16) {
+        uint256 hour = (block.timestamp % 1 days) / 1 hours;
+        (uint256 start, uint256 end) = (rules.peakStartHour, rules.peakEndHour);
+        bool peak = start <= end ? hour >= start && hour < end : hour >= start || hour < end;
+        return peak ? rules.peakFeeBps : rules.offPeakFeeBps;
     }
 
     /// @dev PriceOracle's copy, fresh exactly as PriceOracle.referencePrice says: reported, and at most
@@ -785,7 +869,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
 
     function _liveOrder(uint256 orderId) private view returns (Order memory order) {
         order = _orders[orderId];
-        require(order.owner != address(0), TradingOrderNotFound(orderId));
+        require(order.remainingWh != 0, TradingOrderNotFound(orderId));
         require(block.timestamp < order.expiry, TradingOrderExpired(orderId, order.expiry));
     }
 
@@ -892,29 +976,6 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     function _lowestBit(uint256 x) private pure returns (uint256) {
         unchecked {
             return Math.log2(x & (0 - x));
-        }
-    }
-
-    // ─────────────────────────────────────────────────────────────── fills buffer
-
-    /// @dev An empty Fill[] with room for `capacity` pointers and no struct allocated yet (a `new` array of
-    /// structs would allocate and zero every element up front).
-    function _newFills(uint256 capacity) private pure returns (ISettlement.Fill[] memory fills) {
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            fills := mload(0x40)
-            mstore(fills, 0)
-            mstore(0x40, add(fills, shl(5, add(capacity, 1))))
-        }
-    }
-
-    function _pushFill(ISettlement.Fill[] memory fills, address maker, uint64 amountWh, uint128 price) private pure {
-        ISettlement.Fill memory fill = ISettlement.Fill({maker: maker, amountWh: amountWh, pricePerKWh: price});
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            let n := add(mload(fills), 1)
-            mstore(add(fills, shl(5, n)), fill)
-            mstore(fills, n)
         }
     }
 

@@ -15,8 +15,10 @@ import {UtcMonth} from "./libraries/UtcMonth.sol";
 /// @title Settlement
 /// @notice The market's escrow vault for the payment token and EnergyToken (see ISettlement).
 /// @dev Permissions: `setEnergyTrading`, `setProtocolFee` and `setProtocolTreasury` are ADMIN (through the
-/// AccessManager); `lock`, `unlock`, `settleTaker` and `settleResting` only the wired EnergyTrading; `deposit` and `withdraw`
-/// move only the caller's own balance; sweeps are open because fees only ever go to their treasury.
+/// AccessManager); `lock`, `unlock`, `settleTaker`, `settleMaker` and `settleResting` only the wired
+/// EnergyTrading; `deposit` and `withdraw` move only the caller's own balance; sweeps are open because fees
+/// only ever go to their treasury. The settle functions still refuse a trade of zero value on either side
+/// and a grid fee above MAX_GRID_FEE_BPS, so even a faulty caller cannot move one token for nothing.
 /// Reentrancy: every state-changing function is `nonReentrant` (one transient-storage lock, EIP-1153), and
 /// the ones that transfer tokens follow checks-effects-interactions; lock/unlock/settle transfer nothing. A
 /// token that calls back into the vault (or into EnergyTrading, which calls the vault) mid-transfer reverts.
@@ -28,6 +30,8 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
 
     /// @inheritdoc ISettlement
     uint16 public constant MAX_PROTOCOL_FEE_BPS = 500;
+    /// @inheritdoc ISettlement
+    uint16 public constant MAX_GRID_FEE_BPS = 1_000;
     uint256 private constant BPS = 10_000;
     uint256 private constant WH_PER_KWH = 1_000;
 
@@ -49,8 +53,7 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
     uint16 private _protocolFeeBps;
 
     address private _protocolTreasury;
-    uint256 private _accruedProtocolFees;
-    mapping(uint32 zone => uint256 amount) private _accruedZoneFees;
+    mapping(uint32 zone => AccruedFees) private _accrued;
     mapping(address account => mapping(address token => Balance)) private _balances;
     mapping(address account => mapping(uint32 month => Statement)) private _statements;
 
@@ -146,27 +149,79 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ISettlement
-    function settleTaker(uint32 zone, address taker, bool takerBuys, Fill[] calldata fills, uint256 takerLock)
+    function settleTaker(
+        uint32 zone,
+        address taker,
+        bool takerBuys,
+        uint256 amountWh,
+        uint256 notional,
+        uint256 takerLock,
+        uint16 gridFeeBps
+    ) external nonReentrant returns (TradeAmounts memory amounts) {
+        _onlyEnergyTrading();
+        (address gives, address gets) = takerBuys
+            ? (address(_paymentToken), address(_energyToken))
+            : (address(_energyToken), address(_paymentToken));
+        uint256 debit = takerLock;
+        uint256 credit;
+        FeeContext memory ctx;
+        if (amountWh != 0) {
+            require(notional != 0, SettlementZeroAmount());
+            ctx = _feeContext(gridFeeBps);
+            amounts = _feesOn(notional, ctx);
+            uint256 fees = amounts.gridFee + amounts.protocolFee;
+            // a buyer pays the fees on top, a seller out of its proceeds
+            (debit, credit) = takerBuys ? (debit + notional + fees, amountWh) : (debit + amountWh, notional - fees);
+        }
+        Balance storage giving = _balances[taker][gives];
+        uint256 available = giving.available;
+        require(available >= debit, SettlementInsufficientAvailable(taker, gives, available, debit));
+        unchecked {
+            giving.available = uint128(available - debit);
+        }
+        if (takerLock != 0) {
+            giving.locked = (giving.locked + takerLock).toUint128();
+            emit Locked(taker, gives, takerLock);
+        }
+        if (amountWh == 0) return amounts;
+        _creditAvailable(taker, gets, credit);
+        if (takerBuys) {
+            _recordPurchase(taker, ctx.month, amountWh, notional, amounts.gridFee + amounts.protocolFee);
+        } else {
+            _recordSale(taker, ctx.month, amountWh, credit, amounts.gridFee + amounts.protocolFee);
+        }
+        _accrue(zone, ctx, amounts);
+    }
+
+    /// @inheritdoc ISettlement
+    function settleMaker(address maker, bool makerBuys, uint256 amountWh, uint256 notional, uint256 unlockAmount)
         external
         nonReentrant
-        returns (TradeAmounts memory amounts)
     {
         _onlyEnergyTrading();
-        // A resting order without fills only locks: no fee rates needed.
-        FeeContext memory ctx;
-        if (fills.length != 0) ctx = _feeContext(zone);
-        uint256 takerWh;
-        uint256 takerNet; // a selling taker's proceeds after fees
-        for (uint256 i; i < fills.length; ++i) {
-            (uint256 notional, uint256 gridFee, uint256 protocolFee) = _settleMaker(fills[i], takerBuys, ctx);
-            takerWh += fills[i].amountWh;
-            if (!takerBuys) takerNet += notional - gridFee - protocolFee;
-            amounts.notional += notional;
-            amounts.gridFee += gridFee;
-            amounts.protocolFee += protocolFee;
+        // fills and their value come together: nothing for nothing
+        require((amountWh == 0) == (notional == 0), SettlementZeroAmount());
+        (address gave, address gets) = makerBuys
+            ? (address(_paymentToken), address(_energyToken))
+            : (address(_energyToken), address(_paymentToken));
+        (uint256 spent, uint256 received) = makerBuys ? (notional, amountWh) : (amountWh, notional);
+        Balance storage escrow = _balances[maker][gave];
+        uint256 locked = escrow.locked;
+        uint256 debit = spent + unlockAmount;
+        require(locked >= debit, SettlementInsufficientLocked(maker, gave, locked, debit));
+        unchecked {
+            escrow.locked = uint128(locked - debit);
         }
-        _settleTakerSide(taker, takerBuys, takerWh, takerNet, takerLock, amounts, ctx.month);
-        if (takerWh != 0) _accrue(zone, ctx, amounts);
+        if (unlockAmount != 0) {
+            escrow.available = (escrow.available + unlockAmount).toUint128();
+            emit Unlocked(maker, gave, unlockAmount);
+        }
+        if (amountWh == 0) return;
+        _creditAvailable(maker, gets, received);
+        uint32 month = UtcMonth.monthOf(block.timestamp);
+        if (makerBuys) _recordPurchase(maker, month, amountWh, notional, 0);
+        else _recordSale(maker, month, amountWh, notional, 0);
+        emit MakerSettled(maker, makerBuys, amountWh, notional);
     }
 
     /// @inheritdoc ISettlement
@@ -176,12 +231,13 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         address seller,
         uint64 amountWh,
         uint128 pricePerKWh,
-        uint256 buyerRefund
+        uint256 buyerRefund,
+        uint16 gridFeeBps
     ) external nonReentrant returns (TradeAmounts memory amounts) {
         _onlyEnergyTrading();
         require(amountWh != 0 && pricePerKWh != 0, SettlementZeroAmount());
-        FeeContext memory ctx = _feeContext(zone);
-        (amounts.notional, amounts.gridFee, amounts.protocolFee) = _tradeAmounts(amountWh, pricePerKWh, ctx);
+        FeeContext memory ctx = _feeContext(gridFeeBps);
+        amounts = _feesOn(Math.mulDiv(amountWh, pricePerKWh, WH_PER_KWH, Math.Rounding.Ceil), ctx);
         uint256 fees = amounts.gridFee + amounts.protocolFee;
         uint256 net = amounts.notional - fees;
         uint32 month = ctx.month;
@@ -194,7 +250,7 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
             _creditAvailable(buyer, address(_paymentToken), buyerRefund);
             emit Unlocked(buyer, address(_paymentToken), buyerRefund);
         }
-        _recordPurchase(buyer, month, amountWh, amounts.notional);
+        _recordPurchase(buyer, month, amountWh, amounts.notional, 0);
         _recordSale(seller, month, amountWh, net, fees);
         _accrue(zone, ctx, amounts);
     }
@@ -203,21 +259,21 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
 
     /// @inheritdoc ISettlement
     function sweepZoneFees(uint32 zone) external nonReentrant returns (uint256 amount) {
-        amount = _accruedZoneFees[zone];
+        amount = _accrued[zone].grid;
         require(amount != 0, SettlementNoFeesAccrued());
         address treasury = _gridManagement.getZone(zone).treasury;
-        _accruedZoneFees[zone] = 0;
+        _accrued[zone].grid = 0;
         emit ZoneFeesSwept(zone, treasury, amount);
         _paymentToken.safeTransfer(treasury, amount);
     }
 
     /// @inheritdoc ISettlement
-    function sweepProtocolFees() external nonReentrant returns (uint256 amount) {
-        amount = _accruedProtocolFees;
+    function sweepProtocolFees(uint32 zone) external nonReentrant returns (uint256 amount) {
+        amount = _accrued[zone].protocol;
         require(amount != 0, SettlementNoFeesAccrued());
         address treasury = _protocolTreasury;
-        _accruedProtocolFees = 0;
-        emit ProtocolFeesSwept(treasury, amount);
+        _accrued[zone].protocol = 0;
+        emit ProtocolFeesSwept(zone, treasury, amount);
         _paymentToken.safeTransfer(treasury, amount);
     }
 
@@ -286,12 +342,12 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
 
     /// @inheritdoc ISettlement
     function accruedZoneFees(uint32 zone) external view returns (uint256) {
-        return _accruedZoneFees[zone];
+        return _accrued[zone].grid;
     }
 
     /// @inheritdoc ISettlement
-    function accruedProtocolFees() external view returns (uint256) {
-        return _accruedProtocolFees;
+    function accruedProtocolFees(uint32 zone) external view returns (uint256) {
+        return _accrued[zone].protocol;
     }
 
     /// @inheritdoc ISettlement
@@ -333,10 +389,11 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         balance.available = (balance.available + amount).toUint128();
     }
 
-    function _recordPurchase(address account, uint32 month, uint256 amountWh, uint256 paid) private {
+    function _recordPurchase(address account, uint32 month, uint256 amountWh, uint256 paid, uint256 fees) private {
         Statement storage s = _statements[account][month];
         s.boughtWh = (s.boughtWh + amountWh).toUint64();
         s.paid = (s.paid + paid).toUint96();
+        if (fees != 0) s.buyFees = (s.buyFees + fees).toUint96();
     }
 
     function _recordSale(address account, uint32 month, uint256 amountWh, uint256 earned, uint256 fees) private {
@@ -346,89 +403,34 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         s.fees = (s.fees + fees).toUint96();
     }
 
-    /// @dev Debits a maker's locked escrow and credits what it gets for one fill against a taker.
-    function _settleMaker(Fill calldata fill, bool takerBuys, FeeContext memory ctx)
-        private
-        returns (uint256 notional, uint256 gridFee, uint256 protocolFee)
-    {
-        require(fill.amountWh != 0 && fill.pricePerKWh != 0, SettlementZeroAmount());
-        (notional, gridFee, protocolFee) = _tradeAmounts(fill.amountWh, fill.pricePerKWh, ctx);
-        if (takerBuys) {
-            // the maker sells: its locked credits go to the taker, the notional less fees to its available
-            uint256 fees = gridFee + protocolFee;
-            _debitLocked(fill.maker, address(_energyToken), fill.amountWh);
-            _creditAvailable(fill.maker, address(_paymentToken), notional - fees);
-            _recordSale(fill.maker, ctx.month, fill.amountWh, notional - fees, fees);
-        } else {
-            // the maker buys: its locked notional goes to the taker (less fees), the credits to its available
-            _debitLocked(fill.maker, address(_paymentToken), notional);
-            _creditAvailable(fill.maker, address(_energyToken), fill.amountWh);
-            _recordPurchase(fill.maker, ctx.month, fill.amountWh, notional);
-        }
-    }
-
-    /// @dev The taker: one debit of what it gives plus the escrow that rests, one credit of what it gets.
-    function _settleTakerSide(
-        address taker,
-        bool takerBuys,
-        uint256 takerWh,
-        uint256 takerNet,
-        uint256 takerLock,
-        TradeAmounts memory amounts,
-        uint32 month
-    ) private {
-        (address gives, address gets) = takerBuys
-            ? (address(_paymentToken), address(_energyToken))
-            : (address(_energyToken), address(_paymentToken));
-        uint256 debit = (takerBuys ? amounts.notional : takerWh) + takerLock;
-        if (debit != 0) {
-            Balance storage giving = _balances[taker][gives];
-            uint256 available = giving.available;
-            require(available >= debit, SettlementInsufficientAvailable(taker, gives, available, debit));
-            unchecked {
-                giving.available = uint128(available - debit);
-            }
-            if (takerLock != 0) {
-                giving.locked = (giving.locked + takerLock).toUint128();
-                emit Locked(taker, gives, takerLock);
-            }
-        }
-        if (takerWh == 0) return;
-        if (takerBuys) {
-            _creditAvailable(taker, gets, takerWh);
-            _recordPurchase(taker, month, takerWh, amounts.notional);
-        } else {
-            _creditAvailable(taker, gets, takerNet);
-            _recordSale(taker, month, takerWh, takerNet, amounts.gridFee + amounts.protocolFee);
-        }
-    }
-
-    function _feeContext(uint32 zone) private view returns (FeeContext memory ctx) {
-        ctx.gridFeeBps = _gridManagement.gridFeeBps(zone, uint64(block.timestamp));
+    function _feeContext(uint16 gridFeeBps) private view returns (FeeContext memory ctx) {
+        require(gridFeeBps <= MAX_GRID_FEE_BPS, SettlementGridFeeTooHigh(gridFeeBps, MAX_GRID_FEE_BPS));
+        ctx.gridFeeBps = gridFeeBps;
         ctx.protocolFeeBps = _protocolFeeBps;
         ctx.month = UtcMonth.monthOf(block.timestamp);
     }
 
     function _accrue(uint32 zone, FeeContext memory ctx, TradeAmounts memory amounts) private {
-        if (amounts.gridFee != 0) _accruedZoneFees[zone] += amounts.gridFee;
-        if (amounts.protocolFee != 0) _accruedProtocolFees += amounts.protocolFee;
+        if (amounts.gridFee != 0 || amounts.protocolFee != 0) {
+            AccruedFees storage accrued = _accrued[zone];
+            // checked: the sums of fees ever charged in a zone are far below 2^128
+            (accrued.grid, accrued.protocol) = (
+                (accrued.grid + amounts.gridFee).toUint128(), (accrued.protocol + amounts.protocolFee).toUint128()
+            );
+        }
         emit TradesSettled(
             zone, ctx.gridFeeBps, ctx.protocolFeeBps, amounts.notional, amounts.gridFee, amounts.protocolFee
         );
     }
 
-    /// @dev See ISettlement: notional rounds up against the buyer, total fee up against the seller, the
-    /// protocol's share down; the grid fee is the rest, so nothing is created or lost.
-    function _tradeAmounts(uint64 amountWh, uint256 pricePerKWh, FeeContext memory ctx)
-        private
-        pure
-        returns (uint256 notional, uint256 gridFee, uint256 protocolFee)
-    {
-        notional = Math.mulDiv(amountWh, pricePerKWh, WH_PER_KWH, Math.Rounding.Ceil);
+    /// @dev See ISettlement: the total fee rounds up against the payer, the protocol's share down; the grid
+    /// fee is the rest, so nothing is created or lost.
+    function _feesOn(uint256 notional, FeeContext memory ctx) private pure returns (TradeAmounts memory amounts) {
+        amounts.notional = notional;
         uint256 totalFee =
             Math.mulDiv(notional, uint256(ctx.gridFeeBps) + ctx.protocolFeeBps, BPS, Math.Rounding.Ceil);
-        protocolFee = Math.mulDiv(notional, ctx.protocolFeeBps, BPS, Math.Rounding.Floor);
-        gridFee = totalFee - protocolFee;
+        amounts.protocolFee = Math.mulDiv(notional, ctx.protocolFeeBps, BPS, Math.Rounding.Floor);
+        amounts.gridFee = totalFee - amounts.protocolFee;
     }
 
     function _onlyEnergyTrading() private view {

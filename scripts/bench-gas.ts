@@ -27,7 +27,8 @@
  *
  * Market. Traders earn their credits through meters and claims, deposit into Settlement and trade on
  * EnergyTrading with a fresh reference price (bands apply): vault deposits and a withdrawal, resting orders,
- * a cancel, takes against 1, 10 and 50 distinct makers, a Dutch auction and matchOrders (see `market`). The
+ * a cancel, takes against 1, 10 and 50 distinct makers, the makers' settlement (claimFills), a Dutch auction
+ * and matchOrders (see `market`). The
  * issue's execution-gas targets for the market are printed as met / NOT met and never fail the run.
  *
  * The run is deterministic (fixed keys, clock and values), so its gas is committed as gas-snapshot.json.
@@ -99,7 +100,6 @@ const TAKE_ROWS = [
   ["take1", 1],
   ["take10", 10],
   ["take50", 50],
-  ["takeCold50", 50],
 ] as const;
 
 /** The committed gas snapshot (operation id → receipt gasUsed) that `--check` compares against. */
@@ -610,8 +610,9 @@ class Bench {
 
   /**
    * The market: vault deposits and a withdrawal, resting orders at an existing and at a new price level, a
-   * cancel, takes against 1, 10 and 50 distinct makers (steady: every maker has sold before this month, so it
-   * already holds a payment balance in the vault and a statement; cold: the makers' first sale), a Dutch
+   * cancel, takes against 1, 10 and 50 distinct makers (a maker's fill only writes its order; its side settles
+   * later), the makers' settlement with claimFills (cold: the maker's first proceeds, a zero payment balance
+   * and statement; steady: it holds both; and ten makers' orders in one call), a Dutch
    * auction and matchOrders. Traders get their credits the real way: a solar meter each, signed readings,
    * claimCredits. A fresh price round is reported first, so every order passes the price band as in
    * production. Every market transaction is stamped one second after the previous one (MARKET_AT onwards),
@@ -725,14 +726,9 @@ class Bench {
     if (eventsOf(cancelled, "OrderCancelled").length !== 1) throw new Error("cancel: no OrderCancelled");
 
     // Takes: `count` makers each rest one lot at ASK, FIFO in one level; the taker buys exactly their volume.
-    const take = async (id: string, operation: string, count: number, makersState: "steady" | "cold") => {
-      for (const maker of makers.slice(0, count)) {
-        const hasPayment = (await available(maker.address, payment)) !== 0n;
-        if (hasPayment !== (makersState === "steady")) {
-          throw new Error(`maker ${maker.address} ${hasPayment ? "holds" : "holds no"} payment: not a ${makersState} take`);
-        }
-        await limitOrder(maker, SELL, LOT_WH, ASK);
-      }
+    const take = async (id: string, operation: string, count: number) => {
+      const ids: bigint[] = [];
+      for (const maker of makers.slice(0, count)) ids.push(createdId(await limitOrder(maker, SELL, LOT_WH, ASK)));
       const receipt = await limitOrder(taker, BUY, BigInt(count) * LOT_WH, ASK);
       await this.#record(id, operation, count, receipt);
       const trades = eventsOf(receipt, "TradeExecuted");
@@ -741,11 +737,34 @@ class Bench {
         throw new Error(`${id}: ${trades.length} trades with ${sellers.size} makers, expected ${count} and no remainder`);
       }
       if ((await trading.level(ZONE, SELL, ASK)).live !== 0n) throw new Error(`${id}: makers left at the ask`);
+      for (const orderId of ids) {
+        const [, , filledWh] = await trading.unsettledFills(orderId);
+        if (filledWh !== LOT_WH) throw new Error(`${id}: order ${orderId} has ${filledWh} Wh unsettled, not ${LOT_WH}`);
+      }
+      return ids;
     };
-    await take("takeCold50", "cold: take ×50 makers, makers' first sale", MAKERS, "cold");
-    await take("take1", "take ×1 maker", 1, "steady");
-    await take("take10", "take ×10 makers", 10, "steady");
-    await take("take50", "take ×50 makers", MAKERS, "steady");
+    // The makers' settlement: each claim pays the maker the notional of its lot (no fee: the taker paid them).
+    const claimFills = async (id: string, operation: string, orderIds: bigint[], makersState: "steady" | "cold") => {
+      const owners = await Promise.all(orderIds.map(async (orderId) => (await trading.unsettledFills(orderId))[0] as string));
+      const before = await Promise.all(owners.map((owner) => available(owner, payment)));
+      if (before.some((amount) => (amount !== 0n) !== (makersState === "steady"))) {
+        throw new Error(`${id}: not a ${makersState} claim (payment balances ${before.join(", ")})`);
+      }
+      await this.#record(id, operation, orderIds.length, await send(() => trading.connect(keeper).claimFills(orderIds)));
+      for (const [i, owner] of owners.entries()) {
+        const paid = (await available(owner, payment)) - before[i];
+        if (paid !== (LOT_WH * ASK) / 1_000n) throw new Error(`${id}: ${owner} received ${paid}`);
+      }
+    };
+    const first50 = await take("take50First", "take ×50 makers, the makers' first orders", MAKERS);
+    await claimFills("claimFillsCold", "claimFills: a maker's first proceeds (cold)", first50.slice(0, 1), "cold");
+    await claimFills("claimFills10Cold", "claimFills ×10 makers' orders, their first proceeds", first50.slice(1, 11), "cold");
+    await send(() => trading.connect(keeper).claimFills(first50.slice(11)));
+    const [one] = await take("take1", "take ×1 maker", 1);
+    await claimFills("claimFills", "claimFills: one maker's order (steady)", [one], "steady");
+    const ten = await take("take10", "take ×10 makers", 10);
+    await claimFills("claimFills10", "claimFills ×10 makers' orders (steady)", ten, "steady");
+    await take("take50", "take ×50 makers", MAKERS);
 
     // A Dutch auction, taken in part after a fifth of its window.
     const dutch = (amountWh: bigint) =>
@@ -769,7 +788,7 @@ class Bench {
 
     const [, observedAt, fresh_] = await priceOracle.referencePrice(ZONE);
     if (!fresh_) throw new Error(`the price reported at ${observedAt} went stale during the market section: trades were not banded`);
-    if ((await settlement.accruedZoneFees(ZONE)) === 0n || (await settlement.accruedProtocolFees()) === 0n) {
+    if ((await settlement.accruedZoneFees(ZONE)) === 0n || (await settlement.accruedProtocolFees(ZONE)) === 0n) {
       throw new Error("the market accrued no fees");
     }
   }

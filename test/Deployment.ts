@@ -58,7 +58,7 @@ const EXPECTED_FUNCTION_ROLES = {
  * and no role can be granted them): the contract itself admits only the wired EnergyTrading
  * (`SettlementCallerNotEnergyTrading`), which a test below checks against every other account.
  */
-const ENERGY_TRADING_ONLY = ["lock", "unlock", "settleTaker", "settleResting"] as const;
+const ENERGY_TRADING_ONLY = ["lock", "unlock", "settleTaker", "settleMaker", "settleResting"] as const;
 
 /** EnergyTrading's copies of the trading rules and reference prices: only their owners may push them. */
 const MARKET_HOOKS = {
@@ -103,6 +103,7 @@ const PUBLIC_FUNCTIONS = {
     "cancelOrder",
     "expireOrders",
     "matchOrders",
+    "claimFills",
   ],
 } as const;
 

@@ -25,11 +25,14 @@ import {Roles} from "../contracts/libraries/Roles.sol";
 
 /// @dev Drives the market with four traders: limit orders of both sides with every flag and random expiries
 /// (many of them seconds away) at prices a few ticks around 0.25 USD/kWh so that most orders cross, Dutch
-/// auctions and their takes, matchOrders, cancels, expiries, deposits, withdrawals, fee sweeps, fill-bound
-/// changes and small clock steps. Expected reverts are caught so a run keeps going.
+/// auctions and their takes, matchOrders, cancels, expiries, claimFills, deposits, withdrawals, fee sweeps,
+/// fill-bound changes and small clock steps. Expected reverts are caught so a run keeps going.
 /// Ghost state comes from return values and the events of every successful call (vm.recordLogs): each order's
-/// terms and the fills seen for it, the set of orders resting, and a per-trader ledger of what its trades should
-/// have paid and earned under the documented fee formula.
+/// terms, the fills seen for it and its maker fills not yet settled, the orders stored, and two per-trader
+/// ledgers under the documented rules (a taker pays or receives at once with fees computed once on its total
+/// notional, a maker settles later for the exact notional and no fee, matchOrders charges the seller, a Dutch
+/// take the taker): `paymentDelta`/`creditsDelta` count a maker's fills when they settle (FillsSettled),
+/// `tradedPaymentDelta`/`tradedCreditsDelta` when they trade.
 contract MarketHandler is CommonBase, StdUtils {
     struct GhostOrder {
         address owner;
@@ -38,7 +41,15 @@ contract MarketHandler is CommonBase, StdUtils {
         uint64 amountWh;
         uint128 pricePerKWh; // limit price; a Dutch order's start price
         uint128 floorPricePerKWh; // Dutch only
-        uint64 filledWh;
+        uint64 filledWh; // every fill seen, as maker, taker or in matchOrders
+        uint64 unsettledWh; // maker fills seen since its last FillsSettled
+    }
+
+    /// @dev Which entry point the current call is, to tell how its TradeExecuted events settle.
+    enum Call {
+        Other,
+        Create,
+        Match
     }
 
     uint256 internal constant TRADERS = 4;
@@ -56,15 +67,25 @@ contract MarketHandler is CommonBase, StdUtils {
     address[TRADERS] internal traders;
 
     mapping(uint256 orderId => GhostOrder) internal _ghost;
-    /// @dev Every order id ever issued (cancel and expire also try ids that are gone).
+    /// @dev Every order id ever issued (cancel, expire and claim also try ids that are gone).
     uint256[] internal _knownIds;
-    /// @dev Orders holding escrow: resting limit orders and Dutch orders, expired or not, until removed.
-    uint256[] internal _openIds;
+    /// @dev Orders in storage: resting limit orders and Dutch orders (expired or not) until removed, and
+    /// filled orders whose maker fills are not settled yet.
+    uint256[] internal _storedIds;
     uint256[] internal _createdThisCall;
+    Call internal _call;
+    // the taker of the current createOrder call: its fills' volume and notional at the makers' prices
+    uint256 internal _takerWh;
+    uint256 internal _takerNotional;
+    uint256 internal _fillsSettledThisCall;
 
-    /// @dev What each trader's trades should have done to its payment-token and credit holdings.
+    /// @dev What each trader's trades should have done to its payment-token and credit holdings so far: a
+    /// maker's fills count once settled.
     mapping(address trader => int256 amount) public paymentDelta;
     mapping(address trader => int256 amountWh) public creditsDelta;
+    /// @dev The same with every maker fill counted when it trades.
+    mapping(address trader => int256 amount) public tradedPaymentDelta;
+    mapping(address trader => int256 amountWh) public tradedCreditsDelta;
     /// @dev Fees every trade should have charged (accrued or swept), per the documented formula.
     uint256 public expectedGridFees;
     uint256 public expectedProtocolFees;
@@ -74,16 +95,21 @@ contract MarketHandler is CommonBase, StdUtils {
     uint256 public fillRemainderMismatches; // OrderFilled.remainingWh disagrees with amount − Σ fills
     uint256 public badFillPrices; // a fill at a price worse than a limit or under a Dutch floor
     uint256 public crossedAfterCall; // bestBid ≥ bestAsk after a call
-    uint256 public vanishedWithoutEvent; // an order left the book without a fill, cancel or expiry accounting for it
+    uint256 public settledMismatches; // FillsSettled disagrees with the maker fills seen or the order's price
+    uint256 public claimCountMismatches; // claimFills' return value ≠ its FillsSettled events
+    uint256 public takerIdMismatches; // a createOrder fill whose sides are not the new order and a maker
 
     // Coverage counters, to see that runs exercise what they should.
     uint256 public trades;
+    uint256 public makerFills;
     uint256 public restingCreated;
     uint256 public cancels;
     uint256 public expiries;
     uint256 public fillLimitReturns;
     uint256 public dutchTakes;
     uint256 public restingMatches;
+    uint256 public claims;
+    uint256 public makerSettlements;
     uint256 public reverts;
 
     constructor(
@@ -118,8 +144,8 @@ contract MarketHandler is CommonBase, StdUtils {
         vm.recordLogs();
         vm.prank(trader);
         try trading.createOrder(zone, side, amountWh, price, expiry, flags) returns (uint256 orderId) {
-            _afterCall();
-            if (_isOpen(orderId)) ++restingCreated;
+            _afterCall(Call.Create);
+            if (_isStored(orderId)) ++restingCreated;
         } catch {
             _afterRevert();
         }
@@ -132,7 +158,7 @@ contract MarketHandler is CommonBase, StdUtils {
         vm.recordLogs();
         vm.prank(caller);
         try trading.cancelOrder(orderId) {
-            _afterCall();
+            _afterCall(Call.Other);
         } catch {
             _afterRevert();
         }
@@ -148,7 +174,28 @@ contract MarketHandler is CommonBase, StdUtils {
         vm.recordLogs();
         vm.prank(traders[idSeed % TRADERS]);
         try trading.expireOrders(ids) {
-            _afterCall();
+            _afterCall(Call.Other);
+        } catch {
+            _afterRevert();
+        }
+    }
+
+    /// Anyone settles listed orders' maker fills: mostly orders with unsettled fills, some without, repeats.
+    function claimFills(uint256 idSeed, uint8 count, uint256 callerSeed) external {
+        if (_knownIds.length == 0) return;
+        count = uint8(bound(count, 1, 5));
+        uint256[] memory ids = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            uint256 seed = uint256(keccak256(abi.encode(idSeed, i)));
+            uint256 pick = seed % 4 == 0 ? 0 : _pickUnsettled(seed);
+            ids[i] = pick != 0 ? pick : _knownIds[seed % _knownIds.length];
+        }
+        vm.recordLogs();
+        vm.prank(_trader(callerSeed));
+        try trading.claimFills(ids) returns (uint256 settled) {
+            _afterCall(Call.Other);
+            if (settled != _fillsSettledThisCall) ++claimCountMismatches;
+            claims += settled;
         } catch {
             _afterRevert();
         }
@@ -171,7 +218,7 @@ contract MarketHandler is CommonBase, StdUtils {
         vm.recordLogs();
         vm.prank(trader);
         try trading.createDutchOrder(zone, amountWh, start, floor, window, expiry) {
-            _afterCall();
+            _afterCall(Call.Other);
         } catch {
             _afterRevert();
         }
@@ -186,7 +233,7 @@ contract MarketHandler is CommonBase, StdUtils {
         vm.prank(_trader(traderSeed));
         try trading.takeDutchOrder(orderId, amountWh, maxPrice) {
             ++dutchTakes;
-            _afterCall();
+            _afterCall(Call.Other);
         } catch {
             _afterRevert();
         }
@@ -202,7 +249,7 @@ contract MarketHandler is CommonBase, StdUtils {
         vm.prank(_trader(callerSeed));
         try trading.matchOrders(buyId, sellId) {
             ++restingMatches;
-            _afterCall();
+            _afterCall(Call.Match);
         } catch {
             _afterRevert();
         }
@@ -232,7 +279,7 @@ contract MarketHandler is CommonBase, StdUtils {
 
     function sweepFees(bool protocol) external {
         if (protocol) {
-            if (settlement.accruedProtocolFees() != 0) settlement.sweepProtocolFees();
+            if (settlement.accruedProtocolFees(zone) != 0) settlement.sweepProtocolFees(zone);
         } else if (settlement.accruedZoneFees(zone) != 0) {
             settlement.sweepZoneFees(zone);
         }
@@ -256,12 +303,12 @@ contract MarketHandler is CommonBase, StdUtils {
         return traders[i];
     }
 
-    function openCount() external view returns (uint256) {
-        return _openIds.length;
+    function storedCount() external view returns (uint256) {
+        return _storedIds.length;
     }
 
-    function openIdAt(uint256 i) external view returns (uint256) {
-        return _openIds[i];
+    function storedIdAt(uint256 i) external view returns (uint256) {
+        return _storedIds[i];
     }
 
     function knownCount() external view returns (uint256) {
@@ -283,20 +330,24 @@ contract MarketHandler is CommonBase, StdUtils {
         vm.getRecordedLogs(); // drain
     }
 
-    /// @dev Folds a successful call's events into the ghost state, then re-reads which orders still rest.
-    function _afterCall() internal {
+    /// @dev Folds a successful call's events into the ghost state, then re-reads which orders are stored.
+    function _afterCall(Call call) internal {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         delete _createdThisCall;
+        (_call, _takerWh, _takerNotional, _fillsSettledThisCall) = (call, 0, 0, 0);
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].emitter != address(trading)) continue;
             bytes32 topic = logs[i].topics[0];
             if (topic == IEnergyTrading.OrderCreated.selector) _onCreated(logs[i]);
             else if (topic == IEnergyTrading.OrderFilled.selector) _onFilled(logs[i]);
             else if (topic == IEnergyTrading.TradeExecuted.selector) _onTrade(logs[i]);
+            else if (topic == IEnergyTrading.FillsSettled.selector) _onFillsSettled(logs[i]);
             else if (topic == IEnergyTrading.OrderCancelled.selector) _onCancelled(logs[i]);
             else if (topic == IEnergyTrading.OrderExpired.selector) ++expiries;
         }
-        _refreshOpen();
+        if (_takerWh != 0) _settleTaker();
+        _call = Call.Other;
+        _refreshStored();
         _checkBook();
     }
 
@@ -323,6 +374,8 @@ contract MarketHandler is CommonBase, StdUtils {
         if (remainingWh != g.amountWh - g.filledWh - amountWh) ++fillRemainderMismatches;
     }
 
+    /// @dev Applies one trade to the ledgers as it settles: a taker's fill adds to the taker's total (settled at
+    /// the end of the call) and to the maker's unsettled fills; matchOrders and Dutch takes settle at once.
     function _onTrade(Vm.Log memory log) internal {
         uint256 buyId = uint256(log.topics[2]);
         uint256 sellId = uint256(log.topics[3]);
@@ -331,18 +384,85 @@ contract MarketHandler is CommonBase, StdUtils {
         ++trades;
         if (buyId != 0) _fill(buyId, amountWh, price); // 0: a Dutch take, the buyer has no order
         _fill(sellId, amountWh, price);
-
         uint256 notional = (uint256(amountWh) * price + 999) / 1_000;
+
+        if (_call == Call.Create) {
+            // createOrder: the order created in this call is the taker, the other side a resting maker
+            uint256 takerId = _createdThisCall[0];
+            bool takerBuys = buyId == takerId;
+            uint256 makerId = takerBuys ? sellId : buyId;
+            if (makerId == takerId || (!takerBuys && sellId != takerId)) ++takerIdMismatches;
+            ++makerFills;
+            _ghost[makerId].unsettledWh += amountWh;
+            _takerWh += amountWh;
+            _takerNotional += notional;
+            // the maker's side counts in the traded ledger now, in the settled ledger at FillsSettled
+            (address maker, int256 sign) = takerBuys ? (seller, int256(1)) : (buyer, int256(-1));
+            tradedPaymentDelta[maker] += sign * int256(notional);
+            tradedCreditsDelta[maker] -= sign * int256(uint256(amountWh));
+            return;
+        }
+        (uint256 gridFee, uint256 protocolFee) = _fees(notional);
+        uint256 fees = gridFee + protocolFee;
+        if (_call == Call.Match) {
+            // two resting orders: the seller pays the fees out of the notional
+            _book(buyer, -int256(notional), int256(uint256(amountWh)));
+            _book(seller, int256(notional - fees), -int256(uint256(amountWh)));
+        } else {
+            // a Dutch take: the taker pays the fees on top, the seller receives the notional
+            _book(buyer, -int256(notional + fees), int256(uint256(amountWh)));
+            _book(seller, int256(notional), -int256(uint256(amountWh)));
+        }
+    }
+
+    /// @dev The taker of a createOrder call, once for all its fills: fees on its total notional.
+    function _settleTaker() internal {
+        uint256 takerId = _createdThisCall[0];
+        address taker = _ghost[takerId].owner;
+        (uint256 gridFee, uint256 protocolFee) = _fees(_takerNotional);
+        uint256 fees = gridFee + protocolFee;
+        if (_ghost[takerId].side == IEnergyTrading.Side.Buy) {
+            _book(taker, -int256(_takerNotional + fees), int256(_takerWh));
+        } else {
+            _book(taker, int256(_takerNotional - fees), -int256(_takerWh));
+        }
+    }
+
+    /// @dev A maker's fills settle: exactly the unsettled fills seen, at the order's own price, no fee.
+    function _onFillsSettled(Vm.Log memory log) internal {
+        uint256 orderId = uint256(log.topics[1]);
+        address owner = address(uint160(uint256(log.topics[2])));
+        (uint64 amountWh, uint256 notional) = abi.decode(log.data, (uint64, uint256));
+        GhostOrder storage g = _ghost[orderId];
+        ++makerSettlements;
+        ++_fillsSettledThisCall;
+        if (
+            owner != g.owner || amountWh != g.unsettledWh || g.kind == IEnergyTrading.Kind.Dutch
+                || notional != uint256(amountWh) * g.pricePerKWh / 1_000
+        ) ++settledMismatches;
+        g.unsettledWh = 0;
+        int256 sign = g.side == IEnergyTrading.Side.Sell ? int256(1) : int256(-1);
+        paymentDelta[g.owner] += sign * int256(notional);
+        creditsDelta[g.owner] -= sign * int256(uint256(amountWh));
+    }
+
+    /// @dev Both ledgers at once (a side that settles when it trades).
+    function _book(address trader, int256 payment, int256 creditsWh) internal {
+        paymentDelta[trader] += payment;
+        creditsDelta[trader] += creditsWh;
+        tradedPaymentDelta[trader] += payment;
+        tradedCreditsDelta[trader] += creditsWh;
+    }
+
+    /// @dev ISettlement's fee formula at the zone's rate now (GridManagement's schedule) and the protocol's.
+    function _fees(uint256 notional) internal returns (uint256 gridFee, uint256 protocolFee) {
         uint256 gridBps = grid.gridFeeBps(zone, uint64(block.timestamp));
         uint256 protocolBps = settlement.protocolFeeBps();
         uint256 totalFee = (notional * (gridBps + protocolBps) + BPS - 1) / BPS;
-        uint256 protocolFee = (notional * protocolBps) / BPS;
+        protocolFee = (notional * protocolBps) / BPS;
+        gridFee = totalFee - protocolFee;
         expectedProtocolFees += protocolFee;
-        expectedGridFees += totalFee - protocolFee;
-        paymentDelta[buyer] -= int256(notional);
-        paymentDelta[seller] += int256(notional - totalFee);
-        creditsDelta[buyer] += int256(uint256(amountWh));
-        creditsDelta[seller] -= int256(uint256(amountWh));
+        expectedGridFees += gridFee;
     }
 
     function _fill(uint256 orderId, uint64 amountWh, uint128 price) internal {
@@ -362,17 +482,17 @@ contract MarketHandler is CommonBase, StdUtils {
         else if (reason == IEnergyTrading.CancelReason.Owner) ++cancels;
     }
 
-    /// @dev New orders that rest join the open set; orders that no longer exist leave it.
-    function _refreshOpen() internal {
+    /// @dev New orders that are stored join the set; orders that no longer exist leave it.
+    function _refreshStored() internal {
         for (uint256 i; i < _createdThisCall.length; ++i) {
             uint256 orderId = _createdThisCall[i];
-            if (_exists(orderId)) _openIds.push(orderId);
+            if (_exists(orderId)) _storedIds.push(orderId);
         }
-        for (uint256 i = _openIds.length; i > 0; --i) {
-            uint256 orderId = _openIds[i - 1];
+        for (uint256 i = _storedIds.length; i > 0; --i) {
+            uint256 orderId = _storedIds[i - 1];
             if (_exists(orderId)) continue;
-            _openIds[i - 1] = _openIds[_openIds.length - 1];
-            _openIds.pop();
+            _storedIds[i - 1] = _storedIds[_storedIds.length - 1];
+            _storedIds.pop();
         }
     }
 
@@ -392,23 +512,34 @@ contract MarketHandler is CommonBase, StdUtils {
         }
     }
 
-    function _isOpen(uint256 orderId) internal view returns (bool) {
-        for (uint256 i; i < _openIds.length; ++i) {
-            if (_openIds[i] == orderId) return true;
+    function _isStored(uint256 orderId) internal view returns (bool) {
+        for (uint256 i; i < _storedIds.length; ++i) {
+            if (_storedIds[i] == orderId) return true;
         }
         return false;
     }
 
+    /// @dev A stored order of that kind and side with something left (expired or not).
     function _pickOpen(uint256 seed, IEnergyTrading.Kind kind, IEnergyTrading.Side side)
         internal
         view
         returns (uint256)
     {
-        uint256 n = _openIds.length;
+        uint256 n = _storedIds.length;
         for (uint256 i; i < n; ++i) {
-            uint256 orderId = _openIds[(seed + i) % n];
+            uint256 orderId = _storedIds[(seed + i) % n];
             GhostOrder storage g = _ghost[orderId];
-            if (g.kind == kind && g.side == side) return orderId;
+            if (g.kind == kind && g.side == side && trading.getOrder(orderId).remainingWh != 0) return orderId;
+        }
+        return 0;
+    }
+
+    /// @dev A stored order with maker fills not settled yet (0 if none).
+    function _pickUnsettled(uint256 seed) internal view returns (uint256) {
+        uint256 n = _storedIds.length;
+        for (uint256 i; i < n; ++i) {
+            uint256 orderId = _storedIds[(seed + i) % n];
+            if (_ghost[orderId].unsettledWh != 0) return orderId;
         }
         return 0;
     }
@@ -496,7 +627,7 @@ contract EnergyTradingInvariantTest is CommonBase, StdAssertions, StdUtils, StdI
         initialWh = TRADERS * WH_PER_TRADER;
         handler = new MarketHandler(trading, settlement, grid, zone, address(this), traders);
 
-        bytes4[] memory selectors = new bytes4[](12);
+        bytes4[] memory selectors = new bytes4[](14);
         selectors[0] = MarketHandler.createOrder.selector;
         selectors[1] = MarketHandler.createOrder.selector; // twice: placing orders is the main activity
         selectors[2] = MarketHandler.cancelOrder.selector;
@@ -509,33 +640,49 @@ contract EnergyTradingInvariantTest is CommonBase, StdAssertions, StdUtils, StdI
         selectors[9] = MarketHandler.warp.selector;
         selectors[10] = MarketHandler.sweepFees.selector;
         selectors[11] = MarketHandler.setMaxFills.selector;
+        selectors[12] = MarketHandler.claimFills.selector;
+        selectors[13] = MarketHandler.claimFills.selector; // twice: settling makers is a main activity too
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
 
-    /// For each token the vault holds exactly the internal balances plus the unswept fees.
-    function invariant_vaultHoldsBalancesPlusFees() public view {
-        uint256 usdOwed = settlement.accruedZoneFees(zone) + settlement.accruedProtocolFees();
-        uint256 whOwed;
+    /// For each token the vault holds exactly the internal balances plus the unswept fees, adjusted by the
+    /// makers' unsettled fills: a sell maker's buyers already paid the notional in (its Wh still sit in its
+    /// locked credits although they were delivered), a buy maker's sellers already delivered the Wh (its
+    /// notional still sits in its locked payment although the sellers were paid).
+    function invariant_vaultHoldsBalancesPlusFeesPlusUnsettled() public view {
+        int256 usdOwed = int256(_accruedFees());
+        int256 whOwed;
         for (uint256 i; i < TRADERS; ++i) {
-            usdOwed += _vault(traders[i], address(usd));
-            whOwed += _vault(traders[i], address(token));
+            usdOwed += int256(_vault(traders[i], address(usd)));
+            whOwed += int256(_vault(traders[i], address(token)));
         }
-        assertEq(usd.balanceOf(address(settlement)), usdOwed, "payment token");
-        assertEq(token.balanceOf(address(settlement)), whOwed, "credits");
+        (int256 usdUnsettled, int256 whUnsettled) = _unsettledAll();
+        assertEq(int256(usd.balanceOf(address(settlement))), usdOwed + usdUnsettled, "payment token");
+        assertEq(int256(token.balanceOf(address(settlement))), whOwed + whUnsettled, "credits");
+        // fees are kept per zone: nothing accrues in a zone that never traded
+        assertEq(settlement.accruedZoneFees(zone + 1) + settlement.accruedProtocolFees(zone + 1), 0, "other zone");
     }
 
-    /// Each trader's locked balances are exactly the escrow of its open orders: buys at their limit price,
-    /// sells and Dutch orders in Wh. Expired orders not yet removed still hold their escrow.
-    function invariant_lockedEqualsOpenOrderEscrow() public view {
+    /// Each trader's locked balances are exactly the escrow of its stored orders: what is left (buys at their
+    /// limit price, sells and Dutch orders in Wh; expired orders not yet removed included) plus what makers
+    /// filled and did not settle yet (a sell's Wh, a buy's notional at its price).
+    function invariant_lockedEqualsEscrowPlusUnsettled() public view {
         uint256[TRADERS] memory lockedUsd;
         uint256[TRADERS] memory lockedWh;
-        uint256 n = handler.openCount();
+        uint256 n = handler.storedCount();
         for (uint256 i; i < n; ++i) {
-            IEnergyTrading.OrderView memory o = trading.getOrder(handler.openIdAt(i));
+            uint256 orderId = handler.storedIdAt(i);
+            IEnergyTrading.OrderView memory o = trading.getOrder(orderId);
+            (address owner, IEnergyTrading.Side side, uint64 filledWh, uint256 notional) = trading.unsettledFills(orderId);
+            assertEq(owner, o.owner, "unsettledFills owner");
+            assertEq(uint8(side), uint8(o.side), "unsettledFills side");
+            assertEq(filledWh, o.unsettledWh, "unsettledFills Wh");
+            assertEq(notional, uint256(filledWh) * o.pricePerKWh / 1_000, "unsettledFills notional");
+            assertTrue(o.remainingWh != 0 || filledWh != 0, "stored with nothing left and nothing to settle");
             uint256 t = _traderIndex(o.owner);
-            if (o.side == IEnergyTrading.Side.Buy) lockedUsd[t] += uint256(o.remainingWh) * o.pricePerKWh / 1_000;
-            else lockedWh[t] += o.remainingWh;
+            if (o.side == IEnergyTrading.Side.Buy) lockedUsd[t] += uint256(o.remainingWh) * o.pricePerKWh / 1_000 + notional;
+            else lockedWh[t] += uint256(o.remainingWh) + filledWh;
         }
         for (uint256 t; t < TRADERS; ++t) {
             assertEq(settlement.balanceOf(traders[t], address(usd)).locked, lockedUsd[t], "locked payment");
@@ -543,18 +690,29 @@ contract EnergyTradingInvariantTest is CommonBase, StdAssertions, StdUtils, StdI
         }
     }
 
-    /// No order ever fills beyond its amount: for every live order amount − remaining = Σ fills seen, and every
-    /// OrderFilled reported the remainder the fills imply.
+    /// No order ever fills beyond its amount: for every stored order amount − remaining = Σ fills seen, the
+    /// unsettled maker fills are those seen since its last settlement (and never more than it filled), and every
+    /// OrderFilled reported the remainder the fills imply. Orders that are gone have nothing left to settle.
     function invariant_noOrderFillsBeyondItsAmount() public view {
         assertEq(handler.overfills(), 0, "overfills");
         assertEq(handler.fillRemainderMismatches(), 0, "OrderFilled remainders");
-        uint256 n = handler.openCount();
+        assertEq(handler.settledMismatches(), 0, "FillsSettled amounts");
+        assertEq(handler.claimCountMismatches(), 0, "claimFills count");
+        assertEq(handler.takerIdMismatches(), 0, "taker ids");
+        uint256 n = handler.knownCount();
         for (uint256 i; i < n; ++i) {
-            uint256 orderId = handler.openIdAt(i);
+            uint256 orderId = handler.knownIdAt(i);
             MarketHandler.GhostOrder memory g = handler.ghostOf(orderId);
-            uint64 remaining = trading.getOrder(orderId).remainingWh;
-            assertLe(remaining, g.amountWh, "remaining above amount");
-            assertEq(g.amountWh - remaining, g.filledWh, "amount - remaining != fills");
+            (, , uint64 filledWh, uint256 notional) = trading.unsettledFills(orderId);
+            assertEq(filledWh, g.unsettledWh, "unsettled fills != maker fills seen since settlement");
+            try trading.getOrder(orderId) returns (IEnergyTrading.OrderView memory o) {
+                assertLe(o.remainingWh, g.amountWh, "remaining above amount");
+                assertEq(g.amountWh - o.remainingWh, g.filledWh, "amount - remaining != fills");
+                assertLe(uint256(o.remainingWh) + o.unsettledWh, g.amountWh, "remaining + unsettled above amount");
+            } catch {
+                assertEq(filledWh, 0, "a deleted order kept unsettled fills");
+                assertEq(notional, 0, "a deleted order kept an unsettled notional");
+            }
         }
     }
 
@@ -571,34 +729,60 @@ contract EnergyTradingInvariantTest is CommonBase, StdAssertions, StdUtils, StdI
         if (bid != 0 && ask != 0) assertLt(bid, ask);
     }
 
-    /// Rounding never creates value: per token, Σ (wallet + vault) of all traders plus what the treasuries hold
-    /// or are owed is constant (deposits and withdrawals only move between a wallet and the vault).
+    /// Rounding never creates value: per token, Σ (wallet + vault) of all traders, adjusted by the makers'
+    /// unsettled fills, plus what the treasuries hold or are owed is constant (deposits and withdrawals only
+    /// move between a wallet and the vault).
     function invariant_roundingNeverCreatesValue() public view {
-        uint256 usdTotal = usd.balanceOf(treasury) + usd.balanceOf(protocolTreasury) + settlement.accruedZoneFees(zone)
-            + settlement.accruedProtocolFees();
-        uint256 whTotal;
+        int256 usdTotal = int256(usd.balanceOf(treasury) + usd.balanceOf(protocolTreasury) + _accruedFees());
+        int256 whTotal;
         for (uint256 i; i < TRADERS; ++i) {
-            usdTotal += usd.balanceOf(traders[i]) + _vault(traders[i], address(usd));
-            whTotal += token.balanceOf(traders[i]) + _vault(traders[i], address(token));
+            usdTotal += int256(usd.balanceOf(traders[i]) + _vault(traders[i], address(usd)));
+            whTotal += int256(token.balanceOf(traders[i]) + _vault(traders[i], address(token)));
         }
-        assertEq(usdTotal, initialUsd, "payment token");
-        assertEq(whTotal, initialWh, "credits");
+        (int256 usdUnsettled, int256 whUnsettled) = _unsettledAll();
+        assertEq(usdTotal + usdUnsettled, int256(initialUsd), "payment token");
+        assertEq(whTotal + whUnsettled, int256(initialWh), "credits");
     }
 
-    /// Each trader holds exactly what its trades imply: the buyer pays ceil(notional), the seller receives the
-    /// notional less ceil(notional × (grid + protocol) / 10,000); the fees reached their side, split as documented.
-    function invariant_holdingsFollowTheTradeLedger() public view {
+    /// Each trader holds exactly what its settled trades imply: a taker paid the notional at the makers'
+    /// prices plus ceil(notional × (grid + protocol) / 10,000) on its total (or received the notional less
+    /// it), a maker got exactly the notional at its own price once settled, matchOrders charged the seller, a
+    /// Dutch take the taker; the fees reached their side, split as documented.
+    function invariant_holdingsFollowTheSettledLedger() public view {
         for (uint256 i; i < TRADERS; ++i) {
             address t = traders[i];
-            int256 usdHeld = int256(usd.balanceOf(t) + _vault(t, address(usd)));
-            int256 whHeld = int256(token.balanceOf(t) + _vault(t, address(token)));
-            assertEq(usdHeld, int256(USD_PER_TRADER) + handler.paymentDelta(t), "payment token");
-            assertEq(whHeld, int256(WH_PER_TRADER) + handler.creditsDelta(t), "credits");
+            assertEq(_held(t, usd), int256(USD_PER_TRADER) + handler.paymentDelta(t), "payment token");
+            assertEq(_held(t, token), int256(WH_PER_TRADER) + handler.creditsDelta(t), "credits");
         }
         assertEq(
-            usd.balanceOf(protocolTreasury) + settlement.accruedProtocolFees(), handler.expectedProtocolFees(), "protocol"
+            usd.balanceOf(protocolTreasury) + settlement.accruedProtocolFees(zone),
+            handler.expectedProtocolFees(),
+            "protocol"
         );
         assertEq(usd.balanceOf(treasury) + settlement.accruedZoneFees(zone), handler.expectedGridFees(), "grid");
+    }
+
+    /// The same with every trade counted when it happens: a trader's holdings plus what its orders' unsettled
+    /// fills owe it (a sell's notional, a buy's Wh) less what they still hold of the counterparty's (a sell's
+    /// Wh, a buy's notional, both still in its locked escrow) follow the traded ledger.
+    function invariant_holdingsPlusUnsettledFollowTheTradeLedger() public view {
+        int256[TRADERS] memory usdOwed;
+        int256[TRADERS] memory whOwed;
+        uint256 n = handler.storedCount();
+        for (uint256 i; i < n; ++i) {
+            (address owner, IEnergyTrading.Side side, uint64 filledWh, uint256 notional) =
+                trading.unsettledFills(handler.storedIdAt(i));
+            if (filledWh == 0) continue;
+            uint256 t = _traderIndex(owner);
+            int256 sign = side == IEnergyTrading.Side.Sell ? int256(1) : int256(-1);
+            usdOwed[t] += sign * int256(notional);
+            whOwed[t] -= sign * int256(uint256(filledWh));
+        }
+        for (uint256 i; i < TRADERS; ++i) {
+            address t = traders[i];
+            assertEq(_held(t, usd) + usdOwed[i], int256(USD_PER_TRADER) + handler.tradedPaymentDelta(t), "payment");
+            assertEq(_held(t, token) + whOwed[i], int256(WH_PER_TRADER) + handler.tradedCreditsDelta(t), "credits");
+        }
     }
 
     // ─────────────────────────────────────────────────────────────── setup helpers
@@ -606,6 +790,30 @@ contract EnergyTradingInvariantTest is CommonBase, StdAssertions, StdUtils, StdI
     function _vault(address account, address asset) internal view returns (uint256) {
         Settlement.Balance memory b = settlement.balanceOf(account, asset);
         return uint256(b.available) + b.locked;
+    }
+
+    function _held(address account, IERC20 asset) internal view returns (int256) {
+        return int256(asset.balanceOf(account) + _vault(account, address(asset)));
+    }
+
+    function _accruedFees() internal view returns (uint256) {
+        return settlement.accruedZoneFees(zone) + settlement.accruedProtocolFees(zone);
+    }
+
+    /// @dev Over all stored orders: Σ unsettled notional of sells − of buys, and Σ unsettled Wh of buys − of sells.
+    function _unsettledAll() internal view returns (int256 usdAmount, int256 whAmount) {
+        uint256 n = handler.storedCount();
+        for (uint256 i; i < n; ++i) {
+            (, IEnergyTrading.Side side, uint64 filledWh, uint256 notional) =
+                trading.unsettledFills(handler.storedIdAt(i));
+            if (side == IEnergyTrading.Side.Sell) {
+                usdAmount += int256(notional);
+                whAmount -= int256(uint256(filledWh));
+            } else {
+                usdAmount -= int256(notional);
+                whAmount += int256(uint256(filledWh));
+            }
+        }
     }
 
     function _traderIndex(address owner) internal view returns (uint256) {

@@ -157,15 +157,33 @@ abstract contract EnergyTradingFixture is MarketFixture {
         return (uint256(amountWh) * price) / 1_000;
     }
 
-    /// @dev The seller's fee for one fill now, as ISettlement specifies it.
+    /// @dev The fee on a notional now, as ISettlement specifies it: a taker's on the notional of all its fills,
+    /// or the seller's on a matchOrders fill.
     function _fee(uint256 notional) internal view returns (uint256) {
         uint256 bps = uint256(grid.gridFeeBps(zone, uint64(block.timestamp))) + PROTOCOL_FEE_BPS;
         return Math.mulDiv(notional, bps, 10_000, Math.Rounding.Ceil);
     }
 
+    /// @dev What a seller that pays the fee receives for one fill (a selling taker with one maker price, or
+    /// the seller of a matchOrders fill).
     function _net(uint64 amountWh, uint128 price) internal view returns (uint256) {
         uint256 notional = _notional(amountWh, price);
         return notional - _fee(notional);
+    }
+
+    /// @dev What a buying taker pays for fills of `notional` in total: the notional and the fee on top.
+    function _cost(uint256 notional) internal view returns (uint256) {
+        return notional + _fee(notional);
+    }
+
+    /// @dev Anyone (the keeper) settles the makers' fills of `ids`.
+    function _claim(uint256[] memory ids) internal returns (uint256 settled) {
+        vm.prank(keeper);
+        return trading.claimFills(ids);
+    }
+
+    function _month() internal view returns (uint32) {
+        return settlement.monthOf(block.timestamp);
     }
 
     function _traders() internal view returns (address[4] memory) {
@@ -173,7 +191,8 @@ abstract contract EnergyTradingFixture is MarketFixture {
     }
 
     /// @dev Every trader's locked balances equal the escrow of its open orders among `ids` (ids that are gone
-    /// count for nothing).
+    /// count for nothing): the remaining amount, plus what filled as a maker and is not yet settled (a selling
+    /// maker's sold credits and a buying maker's payment stay locked until claim, cancel or expiry).
     function _assertEscrow(uint256[] memory ids) internal view {
         address[4] memory traders = _traders();
         for (uint256 t; t < traders.length; ++t) {
@@ -182,8 +201,8 @@ abstract contract EnergyTradingFixture is MarketFixture {
             for (uint256 i; i < ids.length; ++i) {
                 (bool live, IEnergyTrading.OrderView memory o) = _find(ids[i]);
                 if (!live || o.owner != traders[t]) continue;
-                if (o.side == BUY) usdEscrow += _notional(o.remainingWh, o.pricePerKWh);
-                else whEscrow += o.remainingWh;
+                if (o.side == BUY) usdEscrow += _notional(o.remainingWh + o.unsettledWh, o.pricePerKWh);
+                else whEscrow += o.remainingWh + o.unsettledWh;
             }
             assertEq(_lockedUsd(traders[t]), usdEscrow, "locked USD = escrow of open bids");
             assertEq(_lockedWh(traders[t]), whEscrow, "locked Wh = escrow of open asks");
@@ -199,13 +218,31 @@ abstract contract EnergyTradingFixture is MarketFixture {
     }
 
     /// @dev The vault's holdings equal what it owes, and the traders' totals never change: nothing is created.
+    /// Every maker fill is settled (nothing is unsettled).
     function _assertConserved() internal view {
+        _assertConserved(new uint256[](0));
+    }
+
+    /// @dev As `_assertConserved()`, with the unsettled maker fills of `ids` (all orders that have any, each
+    /// once): a selling maker is owed the notional its takers paid and still holds the sold credits in its
+    /// locked balance; a buying maker is owed the credits and still holds the notional in its locked payment.
+    function _assertConserved(uint256[] memory ids) internal view {
         address[4] memory traders = _traders();
-        uint256 owedUsd = settlement.accruedZoneFees(zone) + settlement.accruedProtocolFees();
+        uint256 owedUsd = settlement.accruedZoneFees(zone) + settlement.accruedProtocolFees(zone);
         uint256 owedWh;
         for (uint256 t; t < traders.length; ++t) {
             owedUsd += _availableUsd(traders[t]) + _lockedUsd(traders[t]);
             owedWh += _availableWh(traders[t]) + _lockedWh(traders[t]);
+        }
+        for (uint256 i; i < ids.length; ++i) {
+            (, IEnergyTrading.Side side, uint64 filledWh, uint256 notional) = trading.unsettledFills(ids[i]);
+            if (side == SELL) {
+                owedUsd += notional;
+                owedWh -= filledWh;
+            } else {
+                owedUsd -= notional;
+                owedWh += filledWh;
+            }
         }
         assertEq(owedUsd, 4 * FUNDS_USD, "USD conserved");
         assertEq(owedWh, 4 * FUNDS_WH, "credits conserved");
@@ -284,7 +321,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         assertEq(trading.FLAG_POST_ONLY(), POST_ONLY);
         assertEq(trading.MAX_FILLS_PER_CALL(), 256);
         assertEq(trading.MAX_SKIPS_PER_CALL(), 512);
-        assertEq(trading.MAX_AMOUNT_WH(), type(uint48).max);
+        assertEq(trading.MAX_AMOUNT_WH(), type(uint32).max);
         assertEq(trading.MAX_TICK(), type(uint16).max);
     }
 
@@ -503,22 +540,45 @@ contract EnergyTradingTest is EnergyTradingFixture {
         emit IEnergyTrading.TradeExecuted(zone, takerId, daveAsk, alice, dave, 500, 250_000);
         assertEq(_order(alice, BUY, 2_500, 260_000, expiry, 0), takerId);
 
-        // the buyer paid the makers' prices, not its limit
-        assertEq(usdBefore - _availableUsd(alice), 240_000 + 250_000 + 125_000);
+        // the buyer paid the makers' prices, not its limit, and the fee on the total on top
+        uint256 notional = 240_000 + 250_000 + 125_000;
+        assertEq(usdBefore - _availableUsd(alice), _cost(notional));
+        assertEq(_fee(notional), 4_305); // off-peak: 70 bps
+        assertEq(settlement.accruedZoneFees(zone) + settlement.accruedProtocolFees(zone), 4_305);
         assertEq(_lockedUsd(alice), 0);
         assertEq(_availableWh(alice), FUNDS_WH + 2_500);
-        assertEq(_availableUsd(carol), FUNDS_USD + _net(1_000, 240_000));
-        assertEq(_availableUsd(bob), FUNDS_USD + _net(1_000, 250_000));
-        assertEq(_availableUsd(dave), FUNDS_USD + _net(500, 250_000));
-        assertEq(_lockedWh(dave), 500);
+        // the makers' side waits: their sold credits stay locked, their proceeds show as unsettled
+        address[3] memory makers = [carol, bob, dave];
+        for (uint256 i; i < makers.length; ++i) {
+            assertEq(_availableUsd(makers[i]), FUNDS_USD, "maker not paid before settlement");
+            assertEq(_lockedWh(makers[i]), 1_000, "sold credits stay locked");
+        }
         assertEq(trading.getOrder(daveAsk).remainingWh, 500);
+        assertEq(trading.getOrder(daveAsk).unsettledWh, 500);
+        assertEq(trading.getOrder(bobAsk).remainingWh, 0, "filled, not live, but unsettled");
+        assertEq(trading.getOrder(bobAsk).unsettledWh, 1_000);
         vm.expectRevert(_notFound(takerId));
         trading.getOrder(takerId);
-        vm.expectRevert(_notFound(bobAsk));
-        trading.getOrder(bobAsk);
         assertEq(trading.bestAsk(zone), 250_000);
         assertEq(trading.bestBid(zone), 0);
-        _assertEscrow(_ids(bobAsk, carolAsk, daveAsk, takerId));
+        uint256[] memory ids = _ids(bobAsk, carolAsk, daveAsk, takerId);
+        _assertEscrow(ids);
+        _assertConserved(ids);
+
+        // settled, each maker gets the exact notional at its own price, no fee
+        assertEq(_claim(ids), 3);
+        assertEq(_availableUsd(carol), FUNDS_USD + 240_000);
+        assertEq(_availableUsd(bob), FUNDS_USD + 250_000);
+        assertEq(_availableUsd(dave), FUNDS_USD + 125_000);
+        assertEq(_lockedWh(carol), 0);
+        assertEq(_lockedWh(bob), 0);
+        assertEq(_lockedWh(dave), 500);
+        vm.expectRevert(_notFound(bobAsk));
+        trading.getOrder(bobAsk);
+        vm.expectRevert(_notFound(carolAsk));
+        trading.getOrder(carolAsk);
+        assertEq(trading.getOrder(daveAsk).unsettledWh, 0);
+        _assertEscrow(ids);
         _assertConserved();
     }
 
@@ -528,11 +588,11 @@ contract EnergyTradingTest is EnergyTradingFixture {
         assertEq(bid, _limitId(BUY, 250_000, 0));
         assertEq(trading.getOrder(bid).remainingWh, 500);
         assertEq(_lockedUsd(alice), _notional(500, 250_000));
-        assertEq(_availableUsd(alice), FUNDS_USD - _notional(1_000, 240_000) - _notional(500, 250_000));
+        assertEq(_availableUsd(alice), FUNDS_USD - _cost(_notional(1_000, 240_000)) - _notional(500, 250_000));
         assertEq(trading.bestBid(zone), 250_000);
         assertEq(trading.bestAsk(zone), 0);
         _assertEscrow(_ids(ask, bid));
-        _assertConserved();
+        _assertConserved(_ids(ask, bid));
     }
 
     function test_createOrder_sellTakerHitsHighestBidFirst() public {
@@ -549,13 +609,26 @@ contract EnergyTradingTest is EnergyTradingFixture {
         emit IEnergyTrading.TradeExecuted(zone, lowBid, takerId, bob, alice, 500, 250_000);
         _sell(alice, 1_500, 240_000);
 
-        assertEq(_availableUsd(alice), FUNDS_USD + _net(1_000, 260_000) + _net(500, 250_000));
+        // the selling taker receives the notional at the makers' prices less the fee on the total
+        uint256 notional = _notional(1_000, 260_000) + _notional(500, 250_000);
+        assertEq(_availableUsd(alice), FUNDS_USD + notional - _fee(notional));
         assertEq(_availableWh(alice), FUNDS_WH - 1_500);
+        // the buying makers receive their credits on settlement; their payment stays locked until then
+        assertEq(_availableWh(carol), FUNDS_WH);
+        assertEq(_availableWh(bob), FUNDS_WH);
+        assertEq(_lockedUsd(bob), _notional(1_000, 250_000));
+        assertEq(_lockedUsd(carol), _notional(1_000, 260_000));
+        uint256[] memory ids = _ids(lowBid, highBid, takerId);
+        _assertEscrow(ids);
+        _assertConserved(ids);
+
+        assertEq(_claim(ids), 2);
         assertEq(_availableWh(carol), FUNDS_WH + 1_000);
         assertEq(_availableWh(bob), FUNDS_WH + 500);
         assertEq(_lockedUsd(bob), _notional(500, 250_000));
         assertEq(_lockedUsd(carol), 0);
-        _assertEscrow(_ids(lowBid, highBid, takerId));
+        assertEq(_availableUsd(carol), FUNDS_USD - _notional(1_000, 260_000), "a buying maker pays its price, no fee");
+        _assertEscrow(ids);
         _assertConserved();
     }
 
@@ -580,7 +653,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
 
         assertEq(_availableWh(alice), FUNDS_WH + 300, "three fills");
         assertEq(_lockedUsd(alice), 0, "nothing rests");
-        assertEq(_availableUsd(alice), FUNDS_USD - _notional(300, PRICE));
+        assertEq(_availableUsd(alice), FUNDS_USD - _cost(_notional(300, PRICE)));
         vm.expectRevert(_notFound(takerId));
         trading.getOrder(takerId);
         assertEq(trading.bestBid(zone), 0);
@@ -591,7 +664,15 @@ contract EnergyTradingTest is EnergyTradingFixture {
         assertEq(own.tail, 1);
         assertEq(own.live, 0);
         _assertNotCrossed();
-        _assertEscrow(_ids(asks[3], asks[4], takerId));
+        uint256[] memory ids = new uint256[](6);
+        for (uint256 i; i < 5; ++i) {
+            ids[i] = asks[i];
+        }
+        ids[5] = takerId;
+        _assertEscrow(ids);
+        _assertConserved(ids);
+        assertEq(_claim(ids), 3, "the three filled asks");
+        _assertEscrow(ids);
         _assertConserved();
     }
 
@@ -621,7 +702,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         assertEq(trading.bestBid(zone), 240_000);
         assertEq(trading.bestAsk(zone), 0);
         _assertEscrow(_ids(b0, b1, b2, takerId));
-        _assertConserved();
+        _assertConserved(_ids(b0, b1, b2, takerId));
     }
 
     /// @dev An immediate order stopped by the bound returns its remainder like any IOC (nothing rests, so the
@@ -666,21 +747,52 @@ contract EnergyTradingTest is EnergyTradingFixture {
     function test_createOrder_takerCanBeSelfMatched() public {
         uint256 ask = _sell(alice, 1_000, PRICE);
         _buy(alice, 1_000, PRICE);
+        // as taker: paid notional + fee, received the credits; as maker: the sold credits wait in escrow
         assertEq(_availableWh(alice), FUNDS_WH);
-        assertEq(_availableUsd(alice), FUNDS_USD - _fee(_notional(1_000, PRICE)));
+        assertEq(_lockedWh(alice), 1_000);
+        assertEq(_availableUsd(alice), FUNDS_USD - _cost(_notional(1_000, PRICE)));
+        _assertEscrow(_ids(ask));
+        _assertConserved(_ids(ask));
+        _claim(_ids(ask));
+        assertEq(_lockedWh(alice), 0);
+        assertEq(_availableWh(alice), FUNDS_WH - 1_000 + 1_000);
+        assertEq(_availableUsd(alice), FUNDS_USD - _fee(_notional(1_000, PRICE)), "only the fee is lost");
         _assertEscrow(_ids(ask));
         _assertConserved();
     }
 
     function test_createOrder_revertsWhenTakerCannotPay() public {
         _sell(bob, 1_000, PRICE);
+        uint256 cost = _cost(_notional(1_000, PRICE));
+        vm.prank(stranger);
+        vm.expectRevert(
+            abi.encodeWithSelector(ISettlement.SettlementInsufficientAvailable.selector, stranger, address(usd), 0, cost)
+        );
+        trading.createOrder(zone, BUY, 1_000, PRICE, _expiry(), 0);
+    }
+
+    /// @dev A buying taker pays the fees on top of the notional: covering only the notional is not enough.
+    function test_createOrder_revertsWhenBuyingTakerCannotCoverTheFees() public {
+        uint256 ask = _sell(bob, 1_000, PRICE);
+        uint256 notional = _notional(1_000, PRICE);
+        uint256 cost = _cost(notional);
+        assertGt(cost, notional);
+        _deposit(stranger, cost - 1, 0);
         vm.prank(stranger);
         vm.expectRevert(
             abi.encodeWithSelector(
-                ISettlement.SettlementInsufficientAvailable.selector, stranger, address(usd), 0, _notional(1_000, PRICE)
+                ISettlement.SettlementInsufficientAvailable.selector, stranger, address(usd), cost - 1, cost
             )
         );
-        trading.createOrder(zone, BUY, 1_000, PRICE, _expiry(), 0);
+        trading.createOrder(zone, BUY, 1_000, PRICE, _expiry(), IOC);
+        assertEq(trading.getOrder(ask).remainingWh, 1_000, "nothing filled");
+        assertEq(trading.getOrder(ask).unsettledWh, 0);
+        // one more base unit and it pays exactly notional + fee
+        _deposit(stranger, 1, 0);
+        _order(stranger, BUY, 1_000, PRICE, _expiry(), IOC);
+        assertEq(_availableUsd(stranger), 0);
+        assertEq(_availableWh(stranger), 1_000);
+        assertEq(trading.getOrder(ask).unsettledWh, 1_000);
     }
 
     // ─────────────────────────────────────────────────────────────── createOrder: flags
@@ -706,7 +818,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         trading.getOrder(takerId);
         // immediate ids come from their own counter
         assertEq(_order(alice, BUY, 100, PRICE, expiry, IOC), _immediateId(BUY, PRICE, 2));
-        _assertConserved();
+        _assertConserved(_ids(ask));
     }
 
     function test_createOrder_immediateOrCancelWithoutMatchNeedsNoBalance() public {
@@ -723,7 +835,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         vm.recordLogs();
         _order(alice, BUY, 1_000, PRICE, _expiry(), FOK);
         assertEq(_availableWh(alice), FUNDS_WH + 1_000);
-        assertEq(_availableUsd(alice), FUNDS_USD - _notional(600, PRICE) - _notional(400, 240_000));
+        assertEq(_availableUsd(alice), FUNDS_USD - _cost(_notional(600, PRICE) + _notional(400, 240_000)));
         assertEq(trading.bestAsk(zone), 0);
         bytes32 cancelled = IEnergyTrading.OrderCancelled.selector;
         assertEq(cancelled, keccak256("OrderCancelled(uint256,address,uint64,uint8)"));
@@ -796,12 +908,64 @@ contract EnergyTradingTest is EnergyTradingFixture {
                 maxDailyTradedWhPerAccount: type(uint64).max
             })
         );
-        uint64 tooLarge = uint64(type(uint48).max) + 1;
+        uint64 tooLarge = uint64(type(uint32).max) + 1;
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingAmountTooLarge.selector, tooLarge));
         trading.createOrder(zone, SELL, tooLarge, PRICE, _expiry(), IOC);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingAmountTooLarge.selector, type(uint64).max));
+        trading.createOrder(zone, SELL, type(uint64).max, PRICE, _expiry(), IOC);
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingAmountTooLarge.selector, tooLarge));
+        trading.createDutchOrder(zone, tooLarge, PRICE, PRICE, 1, _expiry());
         // the largest amount is accepted (nothing to match, so the IOC needs no balance)
-        _order(alice, SELL, type(uint48).max, PRICE, _expiry(), IOC);
+        _order(alice, SELL, type(uint32).max, PRICE, _expiry(), IOC);
+    }
+
+    /// @dev An order of MAX_AMOUNT_WH = 2^32 − 1 Wh rests, fills completely as a maker and settles: the
+    /// packed uint32 remaining and filled amounts hold it exactly.
+    function test_createOrder_largestAmountRestsFillsAndSettles() public {
+        grid.setComplianceLimits(
+            zone,
+            IGridManagement.ComplianceLimits({
+                minOrderWh: MIN_WH,
+                maxOrderWh: type(uint64).max,
+                maxDailyTradedWhPerAccount: type(uint64).max
+            })
+        );
+        uint64 maxWh = type(uint32).max;
+        _deposit(alice, 0, maxWh);
+        // every packed field at its largest: amount and expiry both 2^32 − 1
+        uint256 ask = _order(alice, SELL, maxWh, TICK, type(uint32).max, 0);
+        assertEq(trading.getOrder(ask).remainingWh, maxWh);
+        assertEq(_lockedWh(alice), maxWh);
+        uint256 notional = _notional(maxWh, TICK); // 4,294,967,295 base units
+        assertEq(notional, maxWh);
+        _buy(bob, maxWh - MIN_WH, TICK);
+        IEnergyTrading.OrderView memory o = trading.getOrder(ask);
+        assertEq(o.owner, alice);
+        assertEq(o.remainingWh, MIN_WH);
+        assertEq(o.unsettledWh, maxWh - MIN_WH);
+        assertEq(o.expiry, type(uint32).max);
+        _buy(carol, MIN_WH, TICK);
+        assertEq(_availableWh(bob), FUNDS_WH + maxWh - MIN_WH);
+        assertEq(_availableUsd(bob), FUNDS_USD - _cost(notional - MIN_WH));
+        o = trading.getOrder(ask);
+        assertEq(o.owner, alice);
+        assertEq(o.remainingWh, 0);
+        assertEq(o.unsettledWh, maxWh);
+        assertEq(o.expiry, type(uint32).max);
+        (address owner, IEnergyTrading.Side side, uint64 filledWh, uint256 owed) = trading.unsettledFills(ask);
+        assertEq(owner, alice);
+        assertEq(uint8(side), uint8(SELL));
+        assertEq(filledWh, maxWh);
+        assertEq(owed, notional);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.FillsSettled(ask, alice, maxWh, notional);
+        _claim(_ids(ask));
+        assertEq(_lockedWh(alice), 0);
+        assertEq(_availableUsd(alice), FUNDS_USD + notional);
+        assertEq(_availableWh(alice), FUNDS_WH);
     }
 
     function test_createOrder_enforcesMinOrderSize() public {
@@ -846,12 +1010,29 @@ contract EnergyTradingTest is EnergyTradingFixture {
     }
 
     function test_createOrder_revertsWhenExpiryTooFar() public {
-        uint64 tooFar = uint64(type(uint40).max) + 1;
+        uint64 tooFar = uint64(type(uint32).max) + 1;
         vm.prank(alice);
         vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingExpiryTooFar.selector, tooFar));
         trading.createOrder(zone, BUY, 1_000, PRICE, tooFar, 0);
-        uint256 id = _order(alice, BUY, 1_000, PRICE, type(uint40).max, 0);
-        assertEq(trading.getOrder(id).expiry, type(uint40).max);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingExpiryTooFar.selector, type(uint64).max));
+        trading.createOrder(zone, BUY, 1_000, PRICE, type(uint64).max, 0);
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingExpiryTooFar.selector, tooFar));
+        trading.createDutchOrder(zone, 1_000, PRICE, PRICE, 1, tooFar);
+        // the last second that fits 32 bits (2106-02-07 06:28:15 UTC) is accepted and stored exactly
+        uint256 id = _order(alice, BUY, 1_000, PRICE, type(uint32).max, 0);
+        assertEq(trading.getOrder(id).expiry, type(uint32).max);
+        vm.prank(bob);
+        uint256 dutch = trading.createDutchOrder(zone, 1_000, PRICE, PRICE, 1, type(uint32).max);
+        assertEq(trading.getOrder(dutch).expiry, type(uint32).max);
+        // and it is live until then
+        vm.warp(uint256(type(uint32).max) - 1);
+        vm.prank(keeper);
+        assertEq(trading.expireOrders(_ids(id, dutch)), 0);
+        vm.warp(type(uint32).max);
+        vm.prank(keeper);
+        assertEq(trading.expireOrders(_ids(id, dutch)), 2);
     }
 
     function test_createOrder_revertsInUnknownOrInactiveZone() public {
@@ -945,14 +1126,36 @@ contract EnergyTradingTest is EnergyTradingFixture {
         assertEq(trading.committedOn(zone, alice, uint64(block.timestamp / 1 days)), 2_000);
     }
 
+    /// @dev Cancelling a partially filled order settles its unsettled fills (exact notional, no fee) and
+    /// unlocks the rest of its escrow, in one call.
     function test_cancelOrder_returnsOnlyTheRemainderOfAPartialFill() public {
         uint256 ask = _sell(bob, 1_000, PRICE);
         _buy(alice, 400, PRICE);
+        assertEq(_lockedWh(bob), 1_000, "the sold 400 Wh stay locked until settlement");
+        assertEq(_availableUsd(bob), FUNDS_USD);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderCancelled(ask, bob, 600, IEnergyTrading.CancelReason.Owner);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.FillsSettled(ask, bob, 400, _notional(400, PRICE));
+        vm.expectEmit(address(settlement));
+        emit ISettlement.Unlocked(bob, address(token), 600);
+        vm.expectEmit(address(settlement));
+        emit ISettlement.MakerSettled(bob, false, 400, _notional(400, PRICE));
         _cancel(bob, ask);
         assertEq(_lockedWh(bob), 0);
         assertEq(_availableWh(bob), FUNDS_WH - 400);
+        assertEq(_availableUsd(bob), FUNDS_USD + _notional(400, PRICE));
+        ISettlement.Statement memory st = settlement.statement(bob, _month());
+        assertEq(st.soldWh, 400);
+        assertEq(st.earned, _notional(400, PRICE));
+        assertEq(st.fees, 0, "a maker pays no fee");
+        vm.expectRevert(_notFound(ask));
+        trading.getOrder(ask);
+        (address owner,, uint64 filledWh, uint256 notional) = trading.unsettledFills(ask);
+        assertEq(owner, address(0));
+        assertEq(filledWh, 0);
+        assertEq(notional, 0);
+        assertEq(trading.bestAsk(zone), 0);
         _assertConserved();
     }
 
@@ -968,6 +1171,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         emit IEnergyTrading.OrderFilled(third, dave, 50, PRICE, 50);
         _buy(alice, 150, PRICE);
         _assertEscrow(_ids(first, second, third));
+        _assertConserved(_ids(first, second, third));
     }
 
     function test_cancelOrder_revertsForUnknownOrder() public {
@@ -1045,18 +1249,31 @@ contract EnergyTradingTest is EnergyTradingFixture {
     function test_cancelOrder_afterFullFillInSameBlockReverts() public {
         uint256 ask = _sell(bob, 1_000, PRICE);
         _buy(alice, 1_000, PRICE);
+        // filled: no longer live (nothing to cancel), but its fills wait for claimFills
         vm.prank(bob);
         vm.expectRevert(_notFound(ask));
         trading.cancelOrder(ask);
-        assertEq(_availableUsd(bob), FUNDS_USD + _net(1_000, PRICE));
+        assertEq(trading.getOrder(ask).unsettledWh, 1_000);
+        assertEq(_availableUsd(bob), FUNDS_USD);
+        assertEq(_lockedWh(bob), 1_000);
+        vm.prank(bob);
+        assertEq(trading.claimFills(_ids(ask)), 1);
+        assertEq(_availableUsd(bob), FUNDS_USD + _notional(1_000, PRICE));
         assertEq(_lockedWh(bob), 0);
+        vm.prank(bob);
+        vm.expectRevert(_notFound(ask));
+        trading.cancelOrder(ask);
     }
 
     function test_cancelOrder_afterPartialFillInSameBlockReturnsRemainder() public {
         uint256 bid = _buy(bob, 1_000, PRICE);
         _sell(alice, 300, 240_000);
+        assertEq(_availableWh(bob), FUNDS_WH, "the bought credits wait for settlement");
+        assertEq(_lockedUsd(bob), _notional(1_000, PRICE));
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderCancelled(bid, bob, 700, IEnergyTrading.CancelReason.Owner);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.FillsSettled(bid, bob, 300, _notional(300, PRICE));
         _cancel(bob, bid);
         assertEq(_lockedUsd(bob), 0);
         assertEq(_availableUsd(bob), FUNDS_USD - _notional(300, PRICE));
@@ -1071,6 +1288,13 @@ contract EnergyTradingTest is EnergyTradingFixture {
         uint256 ask = trading.createOrder(zone, SELL, 1_000, PRICE, uint64(block.timestamp + 1), 0);
         _buy(alice, 1_000, PRICE);
         assertEq(_availableWh(alice), FUNDS_WH + 1_000);
+        assertEq(trading.getOrder(ask).remainingWh, 0);
+        // after its expiry the filled order is not expired again, and its fills still settle
+        vm.warp(block.timestamp + 1);
+        vm.prank(keeper);
+        assertEq(trading.expireOrders(_ids(ask)), 0);
+        assertEq(_claim(_ids(ask)), 1);
+        assertEq(_availableUsd(bob), FUNDS_USD + _notional(1_000, PRICE));
         vm.expectRevert(_notFound(ask));
         trading.getOrder(ask);
     }
@@ -1105,7 +1329,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         assertEq(_availableUsd(bob), FUNDS_USD);
         assertEq(_availableUsd(alice), FUNDS_USD + _net(500, 240_000));
         _assertEscrow(_ids(bid, liveBid));
-        _assertConserved();
+        _assertConserved(_ids(bid, liveBid));
     }
 
     function test_expireOrders_removesExpiredAndSkipsTheRest() public {
@@ -1161,7 +1385,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         assertEq(_availableWh(alice), FUNDS_WH + 200);
         assertEq(trading.bestAsk(zone), 0);
         _assertEscrow(_ids(first, middle, last));
-        _assertConserved();
+        _assertConserved(_ids(first, middle, last));
     }
 
     function test_expireOrders_worksWhileHaltedPausedAndRefused() public {
@@ -1280,10 +1504,20 @@ contract EnergyTradingTest is EnergyTradingFixture {
         emit IEnergyTrading.TradeExecuted(zone, 0, id, alice, bob, 400, 275_000);
         _take(alice, id, 400, 275_000);
 
+        // both sides settle at once: the taker pays notional + fee, the Dutch seller gets the exact notional
         assertEq(_availableWh(alice), FUNDS_WH + 400);
-        assertEq(_availableUsd(alice), FUNDS_USD - _notional(400, 275_000));
-        assertEq(_availableUsd(bob), FUNDS_USD + _net(400, 275_000));
+        assertEq(_availableUsd(alice), FUNDS_USD - _cost(_notional(400, 275_000)));
+        assertEq(_availableUsd(bob), FUNDS_USD + _notional(400, 275_000));
         assertEq(_lockedWh(bob), 600);
+        assertEq(trading.getOrder(id).unsettledWh, 0);
+        ISettlement.Statement memory buyer = settlement.statement(alice, _month());
+        assertEq(buyer.boughtWh, 400);
+        assertEq(buyer.paid, _notional(400, 275_000));
+        assertEq(buyer.buyFees, _fee(_notional(400, 275_000)));
+        ISettlement.Statement memory seller = settlement.statement(bob, _month());
+        assertEq(seller.soldWh, 400);
+        assertEq(seller.earned, _notional(400, 275_000));
+        assertEq(seller.fees, 0);
         assertEq(trading.getOrder(id).remainingWh, 600);
         assertEq(trading.committedOn(zone, alice, uint64(block.timestamp / 1 days)), 400);
 
@@ -1293,6 +1527,8 @@ contract EnergyTradingTest is EnergyTradingFixture {
         emit IEnergyTrading.OrderFilled(id, bob, 600, 200_000, 0);
         _take(carol, id, 5_000, 200_000);
         assertEq(_availableWh(carol), FUNDS_WH + 600);
+        assertEq(_availableUsd(carol), FUNDS_USD - _cost(_notional(600, 200_000)));
+        assertEq(_availableUsd(bob), FUNDS_USD + _notional(400, 275_000) + _notional(600, 200_000));
         assertEq(_lockedWh(bob), 0);
         vm.expectRevert(_notFound(id));
         trading.getOrder(id);
@@ -1467,6 +1703,426 @@ contract EnergyTradingTest is EnergyTradingFixture {
             abi.encodeWithSelector(IEnergyTrading.TradingOrderExpired.selector, bid, uint64(block.timestamp))
         );
         trading.matchOrders(bid, dutch);
+    }
+
+    function test_matchOrders_settlesBothSidesAtOnceTheSellerPayingTheFees() public {
+        uint256 bid = _buy(bob, 1_000, PRICE);
+        uint256 ask = _dutch(carol, 1_000, PRICE, PRICE, 1);
+        uint256 notional = _notional(1_000, PRICE);
+        uint256 protocolFee = (notional * PROTOCOL_FEE_BPS) / 10_000;
+        uint256 gridFee = _fee(notional) - protocolFee;
+        vm.expectEmit(address(settlement));
+        emit ISettlement.TradesSettled(zone, 50, PROTOCOL_FEE_BPS, notional, gridFee, protocolFee);
+        vm.prank(keeper);
+        trading.matchOrders(bid, ask);
+        assertEq(_availableWh(bob), FUNDS_WH + 1_000);
+        assertEq(_availableUsd(carol), FUNDS_USD + notional - _fee(notional));
+        ISettlement.Statement memory buyer = settlement.statement(bob, _month());
+        assertEq(buyer.boughtWh, 1_000);
+        assertEq(buyer.paid, notional);
+        assertEq(buyer.buyFees, 0, "a resting buyer pays no fee");
+        ISettlement.Statement memory seller = settlement.statement(carol, _month());
+        assertEq(seller.soldWh, 1_000);
+        assertEq(seller.earned, notional - _fee(notional));
+        assertEq(seller.fees, _fee(notional));
+        // nothing waits for settlement
+        vm.expectRevert(_notFound(bid));
+        trading.getOrder(bid);
+        assertEq(_claim(_ids(bid, ask)), 0);
+        _assertConserved();
+    }
+
+    /// @dev A bid that already holds unsettled maker fills is crossed by matchOrders: those fills settle at once
+    /// and are not added to its unsettled amount; once its remaining amount hits 0 it leaves the book, but its
+    /// slot stays until the earlier fills are claimed.
+    function test_matchOrders_onABidWithUnsettledFillsLeavesThemClaimable() public {
+        uint256 bid = _buy(bob, 1_000, PRICE);
+        _sell(alice, 400, PRICE); // taker: 400 Wh of bob's bid wait for settlement
+        assertEq(trading.getOrder(bid).unsettledWh, 400);
+        uint256 small = _dutch(carol, 200, PRICE, PRICE, 1);
+        uint256 cheap = _dutch(dave, 1_000, 240_000, 240_000, 1);
+
+        vm.prank(keeper);
+        trading.matchOrders(bid, small);
+        IEnergyTrading.OrderView memory o = trading.getOrder(bid);
+        assertEq(o.remainingWh, 400);
+        assertEq(o.unsettledWh, 400, "a matchOrders fill is not added to the unsettled fills");
+        assertEq(_availableWh(bob), FUNDS_WH + 200, "the matched 200 Wh arrive at once");
+        assertEq(_lockedUsd(bob), _notional(800, PRICE));
+
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.OrderFilled(bid, bob, 400, 240_000, 0);
+        vm.prank(keeper);
+        trading.matchOrders(bid, cheap);
+        o = trading.getOrder(bid);
+        assertEq(o.remainingWh, 0);
+        assertEq(o.unsettledWh, 400);
+        assertEq(_availableWh(bob), FUNDS_WH + 600);
+        assertEq(_lockedUsd(bob), _notional(400, PRICE), "only the unsettled fills' payment stays locked");
+        assertEq(trading.bestBid(zone), 0, "off the book");
+        IEnergyTrading.Level memory lvl = trading.level(zone, BUY, PRICE);
+        assertEq(lvl.live, 0);
+        assertEq(lvl.head, lvl.tail);
+        uint256[] memory ids = _ids(bid, small, cheap);
+        _assertEscrow(ids);
+        _assertConserved(ids);
+
+        // not live: it can neither be cancelled, matched nor filled again
+        vm.prank(bob);
+        vm.expectRevert(_notFound(bid));
+        trading.cancelOrder(bid);
+        vm.expectRevert(_notFound(bid));
+        trading.matchOrders(bid, cheap);
+        uint256 next = _buy(carol, 100, PRICE);
+        assertEq(next, _limitId(BUY, PRICE, 1));
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.OrderFilled(next, carol, 100, PRICE, 0);
+        _sell(alice, 100, PRICE);
+        assertEq(trading.getOrder(bid).unsettledWh, 400);
+
+        // the earlier fills are claimable later
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.FillsSettled(bid, bob, 400, _notional(400, PRICE));
+        assertEq(_claim(ids), 1);
+        assertEq(_availableWh(bob), FUNDS_WH + 1_000);
+        assertEq(_lockedUsd(bob), 0);
+        assertEq(_availableUsd(bob), FUNDS_USD - _notional(600, PRICE) - _notional(400, 240_000));
+        vm.expectRevert(_notFound(bid));
+        trading.getOrder(bid);
+        _assertConserved(_ids(next));
+    }
+
+    /// @dev A bid filled to 0 by matchOrders with no earlier maker fills leaves nothing behind.
+    function test_matchOrders_fillingABidWithoutUnsettledFillsDeletesIt() public {
+        uint256 bid = _buy(bob, 500, PRICE);
+        uint256 ask = _dutch(carol, 500, PRICE, PRICE, 1);
+        trading.matchOrders(bid, ask);
+        vm.expectRevert(_notFound(bid));
+        trading.getOrder(bid);
+        (address owner,, uint64 filledWh, uint256 notional) = trading.unsettledFills(bid);
+        assertEq(owner, address(0));
+        assertEq(filledWh, 0);
+        assertEq(notional, 0);
+    }
+
+    // ─────────────────────────────────────────────────────────────── fees: the taker pays
+
+    /// @dev Two fills of 150 Wh at 0.001 USD/kWh: 70 bps of each 150 rounds up to 2, of the total 300 to 3. The
+    /// taker's fee is computed once on its total notional, and the makers pay none.
+    function test_createOrder_takerFeeIsChargedOnceOnItsTotalNotional() public {
+        uint256 a1 = _sell(bob, 150, TICK);
+        uint256 a2 = _sell(carol, 150, TICK);
+        assertEq(_fee(150), 2);
+        assertEq(_fee(300), 3);
+        vm.expectEmit(address(settlement));
+        emit ISettlement.TradesSettled(zone, 50, PROTOCOL_FEE_BPS, 300, 3, 0);
+        _buy(alice, 300, TICK);
+        assertEq(_availableUsd(alice), FUNDS_USD - 303);
+        assertEq(settlement.accruedZoneFees(zone), 3);
+        assertEq(settlement.accruedProtocolFees(zone), 0);
+        ISettlement.Statement memory st = settlement.statement(alice, _month());
+        assertEq(st.boughtWh, 300);
+        assertEq(st.paid, 300);
+        assertEq(st.buyFees, 3);
+        assertEq(st.soldWh, 0);
+        assertEq(st.fees, 0);
+
+        _claim(_ids(a1, a2));
+        assertEq(_availableUsd(bob), FUNDS_USD + 150);
+        assertEq(_availableUsd(carol), FUNDS_USD + 150);
+        st = settlement.statement(bob, _month());
+        assertEq(st.soldWh, 150);
+        assertEq(st.earned, 150);
+        assertEq(st.fees, 0);
+        _assertConserved();
+    }
+
+    /// @dev A selling taker: its statement records the proceeds after fees and the fees; a buying maker's
+    /// statement (at settlement) records the notional and no fee.
+    function test_createOrder_sellingTakerPaysTheFeeOutOfItsProceeds() public {
+        uint256 bid = _buy(bob, 1_000, PRICE);
+        uint256 notional = _notional(1_000, PRICE);
+        _sell(alice, 1_000, 240_000);
+        assertEq(_availableUsd(alice), FUNDS_USD + notional - _fee(notional));
+        ISettlement.Statement memory st = settlement.statement(alice, _month());
+        assertEq(st.soldWh, 1_000);
+        assertEq(st.earned, notional - _fee(notional));
+        assertEq(st.fees, _fee(notional));
+        assertEq(st.buyFees, 0);
+        assertEq(settlement.statement(bob, _month()).boughtWh, 0, "the maker's side is recorded on settlement");
+        _claim(_ids(bid));
+        st = settlement.statement(bob, _month());
+        assertEq(st.boughtWh, 1_000);
+        assertEq(st.paid, notional);
+        assertEq(st.buyFees, 0);
+        _assertConserved();
+    }
+
+    /// @dev The grid fee follows the zone's schedule from the market's copy: 150 bps within 17–21 UTC.
+    function test_createOrder_buyingTakerPaysThePeakFee() public {
+        vm.warp(block.timestamp - (block.timestamp % 1 days) + 18 hours);
+        assertEq(grid.gridFeeBps(zone, uint64(block.timestamp)), 150);
+        uint256 ask = _sell(bob, 1_000, PRICE);
+        vm.expectEmit(address(settlement));
+        emit ISettlement.TradesSettled(zone, 150, PROTOCOL_FEE_BPS, 250_000, 3_750, 500);
+        _buy(alice, 1_000, PRICE);
+        assertEq(_availableUsd(alice), FUNDS_USD - 254_250);
+        assertEq(settlement.accruedZoneFees(zone), 3_750);
+        assertEq(settlement.accruedProtocolFees(zone), 500);
+        _claim(_ids(ask));
+        assertEq(_availableUsd(bob), FUNDS_USD + 250_000);
+        _assertConserved();
+    }
+
+    /// @dev Protocol fees accrue per zone and are swept per zone.
+    function test_accruedProtocolFees_arePerZone() public {
+        uint32 otherZone = grid.createZone(defaultZoneConfig("Hillside"));
+        _sell(bob, 1_000, PRICE);
+        _buy(alice, 1_000, PRICE);
+        vm.prank(bob);
+        trading.createOrder(otherZone, SELL, 2_000, PRICE, _expiry(), 0);
+        vm.prank(alice);
+        trading.createOrder(otherZone, BUY, 2_000, PRICE, _expiry(), 0);
+        assertEq(settlement.accruedProtocolFees(zone), 500);
+        assertEq(settlement.accruedProtocolFees(otherZone), 1_000);
+        assertEq(settlement.accruedZoneFees(zone), 1_250);
+        assertEq(settlement.accruedZoneFees(otherZone), 2_500);
+
+        vm.prank(stranger);
+        assertEq(settlement.sweepProtocolFees(otherZone), 1_000);
+        assertEq(usd.balanceOf(protocolTreasury), 1_000);
+        assertEq(settlement.accruedProtocolFees(otherZone), 0);
+        assertEq(settlement.accruedProtocolFees(zone), 500, "the other zone's fees stay");
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.SettlementNoFeesAccrued.selector));
+        settlement.sweepProtocolFees(otherZone);
+    }
+
+    // ─────────────────────────────────────────────────────────────── claimFills and unsettled fills
+
+    function test_claimFills_byAStrangerPaysTheOwner() public {
+        uint256 ask = _sell(bob, 1_000, PRICE);
+        _buy(alice, 1_000, PRICE);
+        uint256 notional = _notional(1_000, PRICE);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.FillsSettled(ask, bob, 1_000, notional);
+        vm.expectEmit(address(settlement));
+        emit ISettlement.MakerSettled(bob, false, 1_000, notional);
+        vm.prank(stranger);
+        assertEq(trading.claimFills(_ids(ask)), 1);
+
+        assertEq(_availableUsd(bob), FUNDS_USD + notional, "proceeds go to the owner");
+        assertEq(_lockedWh(bob), 0);
+        assertEq(_availableWh(bob), FUNDS_WH - 1_000);
+        assertEq(_availableUsd(stranger), 0, "never to the caller");
+        assertEq(_availableWh(stranger), 0);
+        // a fully filled order's slot is deleted once settled
+        vm.expectRevert(_notFound(ask));
+        trading.getOrder(ask);
+        (address owner,, uint64 filledWh, uint256 owed) = trading.unsettledFills(ask);
+        assertEq(owner, address(0));
+        assertEq(filledWh, 0);
+        assertEq(owed, 0);
+        vm.prank(stranger);
+        assertEq(trading.claimFills(_ids(ask)), 0, "nothing left to settle");
+        assertEq(_availableUsd(bob), FUNDS_USD + notional);
+        _assertConserved();
+    }
+
+    function test_claimFills_skipsOrdersWithNothingToSettle() public {
+        uint256 filled = _sell(bob, 1_000, PRICE);
+        _buy(alice, 1_000, PRICE);
+        uint256 resting = _sell(carol, 500, 260_000);
+        uint256 dutch = _dutch(dave, 500, 300_000, 300_000, 1);
+        uint256 unknown = _limitId(SELL, 990_000, 5);
+        uint256 immediate = _immediateId(BUY, PRICE, 1);
+        uint256[] memory ids = new uint256[](6);
+        (ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]) = (unknown, resting, filled, dutch, filled, immediate);
+
+        vm.recordLogs();
+        vm.prank(keeper);
+        assertEq(trading.claimFills(ids), 1, "only the filled order, once");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 settledEvents;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(trading) && logs[i].topics[0] == IEnergyTrading.FillsSettled.selector) {
+                ++settledEvents;
+                assertEq(logs[i].topics[1], bytes32(filled));
+            }
+        }
+        assertEq(settledEvents, 1);
+        assertEq(_availableUsd(bob), FUNDS_USD + _notional(1_000, PRICE), "paid once");
+        assertEq(trading.getOrder(resting).remainingWh, 500, "the unfilled order is untouched");
+        assertEq(_lockedWh(carol), 500);
+        assertEq(trading.getOrder(dutch).remainingWh, 500);
+        assertEq(_lockedWh(dave), 500);
+        vm.prank(keeper);
+        assertEq(trading.claimFills(new uint256[](0)), 0);
+        _assertEscrow(ids);
+        _assertConserved();
+    }
+
+    function test_claimFills_partialFillKeepsTheOrderLiveAndResetsItsFills() public {
+        uint256 ask = _sell(bob, 1_000, PRICE);
+        _buy(alice, 400, PRICE);
+        IEnergyTrading.OrderView memory o = trading.getOrder(ask);
+        assertEq(o.remainingWh, 600);
+        assertEq(o.unsettledWh, 400);
+        (address owner, IEnergyTrading.Side side, uint64 filledWh, uint256 notional) = trading.unsettledFills(ask);
+        assertEq(owner, bob);
+        assertEq(uint8(side), uint8(SELL));
+        assertEq(filledWh, 400);
+        assertEq(notional, _notional(400, PRICE));
+
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.FillsSettled(ask, bob, 400, _notional(400, PRICE));
+        _claim(_ids(ask));
+        o = trading.getOrder(ask);
+        assertEq(o.remainingWh, 600, "still live");
+        assertEq(o.unsettledWh, 0, "fills reset");
+        (owner, side, filledWh, notional) = trading.unsettledFills(ask);
+        assertEq(owner, bob);
+        assertEq(filledWh, 0);
+        assertEq(notional, 0);
+        assertEq(_lockedWh(bob), 600);
+        assertEq(_availableUsd(bob), FUNDS_USD + _notional(400, PRICE));
+        assertEq(trading.bestAsk(zone), PRICE);
+        assertEq(trading.level(zone, SELL, PRICE).live, 1);
+        _assertEscrow(_ids(ask));
+        _assertConserved();
+
+        // it keeps trading, and its next fills settle on their own
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.OrderFilled(ask, bob, 600, PRICE, 0);
+        _buy(carol, 600, PRICE);
+        assertEq(trading.getOrder(ask).unsettledWh, 600);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.FillsSettled(ask, bob, 600, _notional(600, PRICE));
+        assertEq(_claim(_ids(ask)), 1);
+        assertEq(_availableUsd(bob), FUNDS_USD + _notional(1_000, PRICE));
+        assertEq(_lockedWh(bob), 0);
+        vm.expectRevert(_notFound(ask));
+        trading.getOrder(ask);
+        _assertConserved();
+    }
+
+    /// @dev Fills from several takers add up in the order until one settlement pays them all.
+    function test_claimFills_settlesTheFillsOfSeveralTakersAtOnce() public {
+        uint256 bid = _buy(bob, 1_000, PRICE);
+        _sell(alice, 300, PRICE);
+        _sell(carol, 200, 240_000);
+        assertEq(trading.getOrder(bid).unsettledWh, 500);
+        (,, uint64 filledWh, uint256 notional) = trading.unsettledFills(bid);
+        assertEq(filledWh, 500);
+        assertEq(notional, _notional(500, PRICE), "at the maker's own price");
+        _assertConserved(_ids(bid));
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.FillsSettled(bid, bob, 500, _notional(500, PRICE));
+        vm.expectEmit(address(settlement));
+        emit ISettlement.MakerSettled(bob, true, 500, _notional(500, PRICE));
+        _claim(_ids(bid));
+        assertEq(_availableWh(bob), FUNDS_WH + 500);
+        assertEq(_lockedUsd(bob), _notional(500, PRICE));
+        assertEq(_availableUsd(bob), FUNDS_USD - _notional(1_000, PRICE));
+        ISettlement.Statement memory st = settlement.statement(bob, _month());
+        assertEq(st.boughtWh, 500);
+        assertEq(st.paid, _notional(500, PRICE));
+        assertEq(st.buyFees, 0);
+        _assertEscrow(_ids(bid));
+        _assertConserved();
+    }
+
+    function test_claimFills_worksWhileHaltedPausedAndRefused() public {
+        uint256 ask = _sell(bob, 1_000, PRICE);
+        _buy(alice, 1_000, PRICE);
+        _halt();
+        _pause();
+        trading.setStaleReferencePolicy(IEnergyTrading.StaleReferencePolicy.Refuse);
+        vm.prank(stranger);
+        assertEq(trading.claimFills(_ids(ask)), 1);
+        assertEq(_availableUsd(bob), FUNDS_USD + _notional(1_000, PRICE));
+        _assertConserved();
+    }
+
+    /// @dev A maker's fills count in its statement of the month they settle in; the taker's in the month of the
+    /// trade.
+    function test_claimFills_recordsTheMakersStatementInTheMonthOfSettlement() public {
+        uint32 june = _month();
+        assertEq(june, 202506);
+        uint256 ask = _sell(bob, 1_000, PRICE);
+        _buy(alice, 1_000, PRICE);
+        vm.warp(1_751_328_000); // 2025-07-01 00:00:00 UTC, after the order's expiry
+        uint32 july = _month();
+        assertEq(july, 202507);
+        assertEq(_claim(_ids(ask)), 1);
+        assertEq(settlement.statement(bob, june).soldWh, 0);
+        ISettlement.Statement memory st = settlement.statement(bob, july);
+        assertEq(st.soldWh, 1_000);
+        assertEq(st.earned, _notional(1_000, PRICE));
+        assertEq(settlement.statement(alice, june).boughtWh, 1_000);
+        assertEq(settlement.statement(alice, july).boughtWh, 0);
+    }
+
+    function test_unsettledFills_isZeroWithoutMakerFills() public {
+        uint256 bid = _buy(bob, 1_000, PRICE);
+        (address owner, IEnergyTrading.Side side, uint64 filledWh, uint256 notional) = trading.unsettledFills(bid);
+        assertEq(owner, bob);
+        assertEq(uint8(side), uint8(BUY));
+        assertEq(filledWh, 0);
+        assertEq(notional, 0);
+        assertEq(trading.getOrder(bid).unsettledWh, 0);
+        uint256 dutch = _dutch(carol, 1_000, PRICE, PRICE, 1);
+        _take(alice, dutch, 400, PRICE);
+        (, , filledWh, notional) = trading.unsettledFills(dutch);
+        assertEq(filledWh, 0, "a Dutch order settles at once");
+        assertEq(notional, 0);
+        (owner,, filledWh, notional) = trading.unsettledFills(_limitId(SELL, PRICE, 9));
+        assertEq(owner, address(0));
+        assertEq(filledWh, 0);
+        assertEq(notional, 0);
+    }
+
+    // ─────────────────────────────────────────────────────────────── expiry of partially filled orders
+
+    function test_expireOrders_settlesTheFillsOfAPartiallyFilledOrder() public {
+        vm.prank(bob);
+        uint256 ask = trading.createOrder(zone, SELL, 1_000, PRICE, uint64(block.timestamp + 100), 0);
+        _buy(alice, 400, PRICE);
+        vm.warp(block.timestamp + 100);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.OrderExpired(ask, bob, 600);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.FillsSettled(ask, bob, 400, _notional(400, PRICE));
+        vm.prank(keeper);
+        assertEq(trading.expireOrders(_ids(ask)), 1);
+        assertEq(_lockedWh(bob), 0);
+        assertEq(_availableWh(bob), FUNDS_WH - 400);
+        assertEq(_availableUsd(bob), FUNDS_USD + _notional(400, PRICE));
+        vm.expectRevert(_notFound(ask));
+        trading.getOrder(ask);
+        assertEq(_claim(_ids(ask)), 0, "nothing left to claim");
+        assertEq(trading.bestAsk(zone), 0);
+        _assertConserved();
+    }
+
+    function test_createOrder_expiredPartiallyFilledMakerMetDuringMatchingIsSettled() public {
+        vm.prank(bob);
+        uint256 bid = trading.createOrder(zone, BUY, 1_000, PRICE, uint64(block.timestamp + 100), 0);
+        _sell(alice, 400, PRICE);
+        vm.warp(block.timestamp + 100);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.OrderExpired(bid, bob, 600);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.FillsSettled(bid, bob, 400, _notional(400, PRICE));
+        uint256 ask = _sell(carol, 500, PRICE);
+        assertEq(trading.getOrder(ask).remainingWh, 500, "the expired bid never fills: the ask rests");
+        assertEq(_lockedUsd(bob), 0);
+        assertEq(_availableWh(bob), FUNDS_WH + 400);
+        assertEq(_availableUsd(bob), FUNDS_USD - _notional(400, PRICE));
+        vm.expectRevert(_notFound(bid));
+        trading.getOrder(bid);
+        assertEq(trading.bestBid(zone), 0);
+        _assertEscrow(_ids(bid, ask));
+        _assertConserved();
     }
 
     // ─────────────────────────────────────────────────────────────── price bands
@@ -1678,8 +2334,8 @@ contract EnergyTradingTest is EnergyTradingFixture {
         uint256 gasUsed = gasBefore - gasleft();
         emit log_named_uint("gas: taker against 1,000 worse dust asks", gasUsed);
         assertEq(_availableWh(alice), FUNDS_WH + 10_000, "filled");
-        vm.expectRevert(_notFound(real));
-        trading.getOrder(real);
+        assertEq(trading.getOrder(real).remainingWh, 0);
+        assertEq(trading.getOrder(real).unsettledWh, 10_000);
         vm.expectRevert(_notFound(bid));
         trading.getOrder(bid);
         assertEq(trading.bestAsk(zone), 251_000);
@@ -1719,7 +2375,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         _assertNotCrossed();
 
         uint256 calls = 1;
-        while (_lockedWh(bob) == 50_000) {
+        while (trading.getOrder(real).remainingWh == 50_000) {
             uint256 before = _availableWh(alice);
             _buy(alice, 50_000, PRICE);
             assertGt(_availableWh(alice), before, "every call fills");
@@ -1768,12 +2424,16 @@ contract EnergyTradingTest is EnergyTradingFixture {
 
         _buy(alice, 1_000, PRICE);
         assertEq(_availableWh(alice), FUNDS_WH + 1_000, "the second call reaches the real order");
-        vm.expectRevert(_notFound(real));
-        trading.getOrder(real);
+        assertEq(trading.getOrder(real).remainingWh, 0);
         lvl = trading.level(zone, SELL, PRICE);
         assertEq(lvl.live, 0);
         assertEq(lvl.head, lvl.tail);
         assertEq(trading.bestAsk(zone), 0);
+        _assertEscrow(_ids(real, other));
+        _assertConserved(_ids(real, other));
+        _claim(_ids(real));
+        vm.expectRevert(_notFound(real));
+        trading.getOrder(real);
         _assertEscrow(_ids(real, other));
         _assertConserved();
     }
@@ -1849,14 +2509,35 @@ contract EnergyTradingFuzzTest is EnergyTradingFixture {
         assertEq(_availableWh(alice), FUNDS_WH + filled, "taker receives the fills");
         uint256 rest = takerAmount - filled;
         assertEq(_lockedUsd(alice), _notional(uint64(rest), limit), "the remainder rests at the limit");
-        assertEq(_availableUsd(alice), FUNDS_USD - paid - _notional(uint64(rest), limit), "pays the makers' prices");
+        assertEq(
+            _availableUsd(alice),
+            FUNDS_USD - paid - _fee(paid) - _notional(uint64(rest), limit),
+            "pays the makers' prices and the fee on the total"
+        );
+        uint256 filledMakers;
         for (uint256 i; i < MAKERS; ++i) {
-            assertEq(_availableUsd(book.makers[i]), FUNDS_USD + _net(book.fills[i], book.prices[i]), "seller nets");
+            (,, uint64 unsettled, uint256 owed) = trading.unsettledFills(ids[i]);
+            assertEq(unsettled, book.fills[i], "the fill waits in the maker's order");
+            assertEq(owed, _notional(book.fills[i], book.prices[i]));
+            assertEq(_availableUsd(book.makers[i]), FUNDS_USD, "not paid before settlement");
+            assertEq(_lockedWh(book.makers[i]), book.amounts[i]);
+            if (book.fills[i] != 0) ++filledMakers;
+        }
+        _assertEscrow(ids);
+        _assertConserved(ids);
+        _assertNotCrossed();
+
+        assertEq(_claim(ids), filledMakers);
+        for (uint256 i; i < MAKERS; ++i) {
+            assertEq(
+                _availableUsd(book.makers[i]),
+                FUNDS_USD + _notional(book.fills[i], book.prices[i]),
+                "seller gets the exact notional at its price"
+            );
             assertEq(_lockedWh(book.makers[i]), book.amounts[i] - book.fills[i]);
         }
         _assertEscrow(ids);
         _assertConserved();
-        _assertNotCrossed();
     }
 
     function testFuzz_createOrder_sellTakerReceivesNotionalLessFees(
@@ -1873,17 +2554,30 @@ contract EnergyTradingFuzzTest is EnergyTradingFixture {
             ids[i] = _buy(book.makers[i], book.amounts[i], book.prices[i]);
         }
         uint256 filled = _expectFills(book, takerAmount, limit, false);
-        uint256 net;
+        uint256 notional;
         for (uint256 i; i < MAKERS; ++i) {
-            net += _net(book.fills[i], book.prices[i]);
+            notional += _notional(book.fills[i], book.prices[i]);
         }
 
         ids[MAKERS] = _sell(alice, takerAmount, limit);
 
         assertLe(filled, takerAmount);
-        assertEq(_availableUsd(alice), FUNDS_USD + net, "seller gets each notional less its fee");
+        assertEq(
+            _availableUsd(alice), FUNDS_USD + notional - _fee(notional), "seller gets the notional less the fee on it"
+        );
         assertEq(_lockedWh(alice), takerAmount - filled);
         assertEq(_availableWh(alice), FUNDS_WH - takerAmount);
+        for (uint256 i; i < MAKERS; ++i) {
+            address maker = book.makers[i];
+            assertEq(_availableWh(maker), FUNDS_WH, "credits wait for settlement");
+            assertEq(_lockedUsd(maker), _notional(book.amounts[i], book.prices[i]), "payment stays locked");
+            assertEq(trading.getOrder(ids[i]).unsettledWh, book.fills[i]);
+        }
+        _assertEscrow(ids);
+        _assertConserved(ids);
+        _assertNotCrossed();
+
+        _claim(ids);
         for (uint256 i; i < MAKERS; ++i) {
             address maker = book.makers[i];
             assertEq(_availableWh(maker), FUNDS_WH + book.fills[i], "buyer receives credits");
@@ -1894,7 +2588,6 @@ contract EnergyTradingFuzzTest is EnergyTradingFixture {
         }
         _assertEscrow(ids);
         _assertConserved();
-        _assertNotCrossed();
     }
 
     /// @dev The Dutch price stays within [floor, start], on the tick grid, at or above the exact linear price
@@ -1930,11 +2623,15 @@ contract EnergyTradingFuzzTest is EnergyTradingFixture {
         ttl = uint32(bound(ttl, 1, 7 days));
         waited = uint32(bound(waited, 0, 2 * uint256(ttl)));
         vm.prank(bob);
-        trading.createOrder(zone, SELL, 1_000, PRICE, uint64(block.timestamp + ttl), 0);
+        uint256 ask = trading.createOrder(zone, SELL, 1_000, PRICE, uint64(block.timestamp + ttl), 0);
         vm.warp(block.timestamp + waited);
         _order(alice, BUY, 1_000, PRICE, uint64(block.timestamp + 1), IOC);
         assertEq(_availableWh(alice), waited < ttl ? FUNDS_WH + 1_000 : FUNDS_WH);
+        // filled: the sold credits wait for claimFills; expired: the order was removed and refunded
+        assertEq(_lockedWh(bob), waited < ttl ? 1_000 : 0);
+        assertEq(_claim(_ids(ask)), waited < ttl ? 1 : 0);
         assertEq(_lockedWh(bob), 0);
+        assertEq(_availableUsd(bob), waited < ttl ? FUNDS_USD + _notional(1_000, PRICE) : FUNDS_USD);
         _assertConserved();
     }
 
@@ -1999,6 +2696,7 @@ contract EnergyTradingReentrancyTest is MarketFixture {
         uint64 askLeft;
         uint64 dutchLeft;
         uint64 tokenAskLeft;
+        uint64 bidUnsettled;
         uint128 bestBid;
         uint128 bestAsk;
         uint64 tokenCommitted;
@@ -2094,6 +2792,19 @@ contract EnergyTradingReentrancyTest is MarketFixture {
         _expectRefusedOnWithdraw(address(market), abi.encodeCall(IEnergyTrading.expireOrders, (ids)));
     }
 
+    function test_claimFills_reentryFromPaymentTokenReverts() public {
+        _sellIntoBobsBid(300);
+        _expectRefusedOnWithdraw(address(market), abi.encodeCall(IEnergyTrading.claimFills, (_bidIds())));
+        assertEq(market.getOrder(bidId).unsettledWh, 300, "still unsettled");
+        assertEq(vault.balanceOf(bob, address(token)).available, 0);
+    }
+
+    function test_claimFills_reentryFromDepositReverts() public {
+        _sellIntoBobsBid(300);
+        _expectRefusedOnDeposit(address(market), abi.encodeCall(IEnergyTrading.claimFills, (_bidIds())));
+        assertEq(market.getOrder(bidId).unsettledWh, 300, "still unsettled");
+    }
+
     function test_withdraw_reentryFromPaymentTokenReverts() public {
         _expectRefusedOnWithdraw(address(vault), abi.encodeCall(ISettlement.withdraw, (address(token), 100)));
     }
@@ -2118,7 +2829,29 @@ contract EnergyTradingReentrancyTest is MarketFixture {
         );
         vm.prank(keeper);
         market.matchOrders(bidId, dutchId);
+        // the matchOrders fill settled at once, the taker's 100 Wh wait in bob's bid
+        assertEq(vault.balanceOf(bob, address(token)).available, 1_000);
+        assertEq(market.getOrder(bidId).unsettledWh, 100);
+        assertEq(rusd.execute(address(market), abi.encodeCall(IEnergyTrading.claimFills, (_bidIds()))), abi.encode(1));
         assertEq(vault.balanceOf(bob, address(token)).available, 1_100);
+        assertEq(market.getOrder(bidId).unsettledWh, 0);
+    }
+
+    /// @dev The token sells `amountWh` into bob's bid as a taker: bob's bid holds unsettled maker fills.
+    function _sellIntoBobsBid(uint64 amountWh) internal {
+        rusd.execute(
+            address(market),
+            abi.encodeCall(
+                IEnergyTrading.createOrder,
+                (zone, IEnergyTrading.Side.Sell, amountWh, PRICE, uint64(block.timestamp + 60), 0)
+            )
+        );
+        assertEq(market.getOrder(bidId).unsettledWh, amountWh);
+    }
+
+    function _bidIds() internal view returns (uint256[] memory ids) {
+        ids = new uint256[](1);
+        ids[0] = bidId;
     }
 
     // ─────────────────────────────────────────────────────────────── harness
@@ -2159,6 +2892,7 @@ contract EnergyTradingReentrancyTest is MarketFixture {
         assertEq(actual.askLeft, expected.askLeft);
         assertEq(actual.dutchLeft, expected.dutchLeft);
         assertEq(actual.tokenAskLeft, expected.tokenAskLeft);
+        assertEq(actual.bidUnsettled, expected.bidUnsettled);
         assertEq(actual.bestBid, expected.bestBid);
         assertEq(actual.bestAsk, expected.bestAsk);
         assertEq(actual.tokenCommitted, expected.tokenCommitted);
@@ -2178,6 +2912,7 @@ contract EnergyTradingReentrancyTest is MarketFixture {
         s.askLeft = market.getOrder(askId).remainingWh;
         s.dutchLeft = market.getOrder(dutchId).remainingWh;
         s.tokenAskLeft = market.getOrder(tokenAskId).remainingWh;
+        s.bidUnsettled = market.getOrder(bidId).unsettledWh;
         s.bestBid = market.bestBid(zone);
         s.bestAsk = market.bestAsk(zone);
         s.tokenCommitted = market.committedOn(zone, address(rusd), uint64(block.timestamp / 1 days));

@@ -10,37 +10,55 @@ import {
   SIDE_BUY,
   SIDE_SELL,
   type Side,
+  type ZoneRules,
+  monthOf,
 } from "./market/referenceMatcher.ts";
 
 /**
  * Differential test of EnergyTrading + Settlement against test/market/referenceMatcher.ts: random operation
- * sequences (seeded: MARKET_DIFF_SEED reproduces a run, MARKET_DIFF_SEQUENCES sets how many) go through both,
- * and after every operation the test compares whether it reverted (and with which error), the order id it
- * issued, every fill, expiry and cancel event, each resting order's remainder, best bid and ask, every
- * trader's available/locked balance of both tokens and the accrued fees.
+ * sequences (seeded: MARKET_DIFF_SEED reproduces a run, MARKET_DIFF_SEQUENCES sets how many) over two zones
+ * with different fee schedules (and a third that does not exist) go through both, and after every operation
+ * the test compares whether it reverted (and with which error), the order id it issued, every event of
+ * EnergyTrading (fills, trades, expiries, cancels, maker settlements) and of Settlement (TradesSettled with the
+ * taker's fees, MakerSettled, sweeps), each stored order's remainder and unsettled maker fills (getOrder and
+ * unsettledFills), best bid and ask per zone, every trader's available/locked balance of both tokens, the
+ * grid and protocol fees accrued per zone, the treasuries' wallets and the vault's token balances; after each
+ * sequence every order ever seen and every monthly statement.
  */
 const { ethers, networkHelpers } = await network.create();
 
 const SEED = Number(process.env.MARKET_DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const SEQUENCES = Number(process.env.MARKET_DIFF_SEQUENCES ?? 1_000);
-const OPS_PER_SEQUENCE = 10;
+const SEQUENCES = Number(process.env.MARKET_DIFF_SEQUENCES ?? 500);
+const OPS_PER_SEQUENCE = 20;
 const TICK = 1_000n;
 const CENTER_TICK = 250n; // 0.25 USD per kWh
 const USD = 1_000_000n;
 const GAS_LIMIT = 12_000_000n;
 
-const PARAMS: MarketParams = {
-  tickSize: TICK,
-  maxFillsPerCall: 64,
-  minOrderWh: 100n,
-  maxOrderWh: 1_000_000n,
-  maxDailyWhPerAccount: 5_000_000n,
-  peakFeeBps: 150n,
-  offPeakFeeBps: 50n,
-  peakStartHour: 17,
-  peakEndHour: 21,
-  protocolFeeBps: 20n,
-};
+const ZONE_RULES: Array<Omit<ZoneRules, "treasury">> = [
+  {
+    minOrderWh: 100n,
+    maxOrderWh: 1_000_000n,
+    maxDailyWhPerAccount: 5_000_000n,
+    peakFeeBps: 150n,
+    offPeakFeeBps: 50n,
+    peakStartHour: 17,
+    peakEndHour: 21,
+  },
+  {
+    // a second zone: other limits, and a peak that wraps past midnight
+    minOrderWh: 200n,
+    maxOrderWh: 500_000n,
+    maxDailyWhPerAccount: 3_000_000n,
+    peakFeeBps: 120n,
+    offPeakFeeBps: 30n,
+    peakStartHour: 22,
+    peakEndHour: 6,
+  },
+];
+const PROTOCOL_FEE_BPS = 20n;
+const MAX_FILLS = 64;
+const CLOSED_ZONE = 3; // never created
 
 /** mulberry32: small, fast and reproducible. */
 function prng(seed: number) {
@@ -62,20 +80,31 @@ function prng(seed: number) {
 type Rng = ReturnType<typeof prng>;
 
 async function deployMarket() {
-  const [admin, minter, treasury, protocolTreasury, ...rest] = await ethers.getSigners();
+  const [admin, minter, protocolTreasury, treasury1, treasury2, ...rest] = await ethers.getSigners();
+  const treasuries = [treasury1, treasury2];
   const traders = rest.slice(0, 3);
   const manager = await ethers.deployContract("GridXAccessManager", [admin.address]);
   const grid = await ethers.deployContract("GridManagement", [await manager.getAddress(), 900]);
-  await grid.createZone({
-    name: "Riverside",
-    treasury: treasury.address,
-    emissionFactor_gCO2ePerKWh: 233,
-    capacityWhPerInterval: 500_000,
-    fees: { peakFeeBps: 150, offPeakFeeBps: 50, peakStartHour: 17, peakEndHour: 21 },
-    limits: { minOrderWh: 100, maxOrderWh: 1_000_000, maxDailyTradedWhPerAccount: 5_000_000 },
-  });
-  const zone = 1;
-  expect(await grid.zoneExists(zone)).to.equal(true);
+  const zones: Record<number, ZoneRules> = {};
+  for (const [index, rules] of ZONE_RULES.entries()) {
+    await grid.createZone({
+      name: `Zone ${index + 1}`,
+      treasury: treasuries[index].address,
+      emissionFactor_gCO2ePerKWh: 233,
+      capacityWhPerInterval: 500_000,
+      fees: {
+        peakFeeBps: rules.peakFeeBps,
+        offPeakFeeBps: rules.offPeakFeeBps,
+        peakStartHour: rules.peakStartHour,
+        peakEndHour: rules.peakEndHour,
+      },
+      limits: { minOrderWh: rules.minOrderWh, maxOrderWh: rules.maxOrderWh, maxDailyTradedWhPerAccount: rules.maxDailyWhPerAccount },
+    });
+    zones[index + 1] = { ...rules, treasury: treasuries[index].address };
+  }
+  const zoneIds = Object.keys(zones).map(Number);
+  for (const zone of zoneIds) expect(await grid.zoneExists(zone)).to.equal(true);
+  expect(await grid.zoneExists(CLOSED_ZONE)).to.equal(false);
   // EnergyToken's minter is fixed at construction; a plain account stands in for SmartMeter here so the
   // traders get credits without going through signed meter readings.
   const energyToken = await ethers.deployContract("EnergyToken", [minter.address]);
@@ -92,7 +121,7 @@ async function deployMarket() {
     await usd.getAddress(),
     await energyToken.getAddress(),
     protocolTreasury.address,
-    PARAMS.protocolFeeBps,
+    PROTOCOL_FEE_BPS,
   ]);
   const trading = await ethers.deployContract("EnergyTrading", [
     await manager.getAddress(),
@@ -100,7 +129,7 @@ async function deployMarket() {
     await grid.getAddress(),
     await priceOracle.getAddress(),
     TICK,
-    PARAMS.maxFillsPerCall,
+    MAX_FILLS,
     5_000,
     0, // Unbanded: no reference is ever posted, so no band applies
   ]);
@@ -108,7 +137,14 @@ async function deployMarket() {
   await grid.setMarket(await trading.getAddress());
   await priceOracle.setMarket(await trading.getAddress());
 
-  const reference = new ReferenceMarket(PARAMS);
+  const params: MarketParams = {
+    tickSize: TICK,
+    maxFillsPerCall: MAX_FILLS,
+    protocolFeeBps: PROTOCOL_FEE_BPS,
+    protocolTreasury: protocolTreasury.address,
+    zones,
+  };
+  const reference = new ReferenceMarket(params);
   for (const trader of traders) {
     const usdAmount = 200n * USD;
     const whAmount = 200_000n;
@@ -123,19 +159,22 @@ async function deployMarket() {
     reference.deposit(trader.address, "payment", usdAmount / 2n);
     reference.deposit(trader.address, "credits", whAmount / 2n);
   }
-  // A book to trade against: every sequence starts with bids and asks a few ticks either side of the centre.
+  // A book to trade against: every sequence starts with bids and asks a few ticks either side of the centre,
+  // in both zones.
   let now = BigInt(await networkHelpers.time.latest());
-  for (const [index, trader] of traders.entries()) {
-    for (const [side, offset] of [[SIDE_BUY, -1n - BigInt(index)], [SIDE_SELL, 1n + BigInt(index)], [SIDE_BUY, -4n], [SIDE_SELL, 4n]] as const) {
-      now += 1n;
-      const price = (CENTER_TICK + offset) * TICK;
-      const expiry = now + 30n * 86_400n;
-      await networkHelpers.time.setNextBlockTimestamp(now);
-      await trading.connect(trader).createOrder(zone, side, 2_000n, price, expiry, 0);
-      reference.createOrder(now, trader.address, zone, side, 2_000n, price, expiry, 0);
+  for (const zone of zoneIds) {
+    for (const [index, trader] of traders.entries()) {
+      for (const [side, offset] of [[SIDE_BUY, -1n - BigInt(index)], [SIDE_SELL, 1n + BigInt(index)], [SIDE_BUY, -4n], [SIDE_SELL, 4n]] as const) {
+        now += 1n;
+        const price = (CENTER_TICK + offset) * TICK;
+        const expiry = now + 30n * 86_400n;
+        await networkHelpers.time.setNextBlockTimestamp(now);
+        await trading.connect(trader).createOrder(zone, side, 2_000n, price, expiry, 0);
+        reference.createOrder(now, trader.address, zone, side, 2_000n, price, expiry, 0);
+      }
     }
   }
-  return { admin, traders, zone, usd, energyToken, settlement, trading, reference };
+  return { admin, traders, treasuries, protocolTreasury, zoneIds, usd, energyToken, settlement, trading, reference };
 }
 
 type Market = Awaited<ReturnType<typeof deployMarket>>;
@@ -143,46 +182,72 @@ type Market = Awaited<ReturnType<typeof deployMarket>>;
 /** One operation on both sides: `chain` sends the transaction, `model` applies it to the reference. */
 interface Operation {
   label: string;
+  /** Order ids the operation names (compared afterwards whether or not it reverted). */
+  ids: bigint[];
   chain: () => Promise<ContractTransactionResponse>;
   model: () => unknown;
 }
 
 /** Generates the next operation from the reference's current state (so ids and amounts are meaningful). */
 function nextOperation(rng: Rng, m: Market, now: bigint, knownIds: bigint[]): Operation {
-  const { reference, trading, settlement, zone } = m;
+  const { reference, trading, settlement } = m;
   const trader = rng.pick(m.traders);
+  const zone = rng.chance(0.03) ? CLOSED_ZONE : rng.chance(0.65) ? m.zoneIds[0] : m.zoneIds[1];
   const roll = rng.int(0, 99);
   const expiry = () => (rng.chance(0.35) ? now + rng.big(1n, 40n) : rng.chance(0.03) ? now : now + rng.big(60n, 2n * 86_400n));
-  const amount = () => (rng.chance(0.05) ? rng.pick([0n, 99n, 100n, 1_000_001n]) : rng.big(100n, 6_000n));
+  const amount = () => (rng.chance(0.05) ? rng.pick([0n, 99n, 100n, 199n, 500_001n, 1_000_001n]) : rng.big(100n, 6_000n));
+  const short = (a: string) => a.slice(0, 8);
 
-  if (roll < 55) {
+  if (roll < 50) {
     const side: Side = rng.chance(0.5) ? SIDE_BUY : SIDE_SELL;
     const amountWh = amount();
     const price = rng.chance(0.02) ? rng.pick([0n, 250_500n]) : (CENTER_TICK + rng.big(-6n, 6n)) * TICK;
-    const exp = expiry();
+    const exp = rng.chance(0.01) ? 1n << 32n : expiry();
     const flags = rng.pick([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 4, 4, rng.pick([3, 8])]);
     return {
-      label: `createOrder(${trader.address.slice(0, 8)}, ${side === SIDE_BUY ? "buy" : "sell"}, ${amountWh} Wh, ${price}, expiry +${exp - now}s, flags ${flags})`,
+      label: `createOrder(${short(trader.address)}, zone ${zone}, ${side === SIDE_BUY ? "buy" : "sell"}, ${amountWh} Wh, ${price}, expiry +${exp - now}s, flags ${flags})`,
+      ids: [],
       chain: () => trading.connect(trader).createOrder(zone, side, amountWh, price, exp, flags, { gasLimit: GAS_LIMIT }),
       model: () => reference.createOrder(now, trader.address, zone, side, amountWh, price, exp, flags),
     };
   }
-  if (roll < 63 && knownIds.length !== 0) {
-    const orderId = rng.pick(knownIds);
+  const withFills = reference.storedOrders().filter((o) => o.unsettledWh !== 0n);
+  if (roll < 57 && knownIds.length !== 0) {
+    // Often an order with unsettled maker fills: cancelling settles them.
+    const live = withFills.filter((o) => o.remainingWh !== 0n);
+    const orderId = live.length !== 0 && rng.chance(0.4) ? rng.pick(live).id : rng.pick(knownIds);
     const owner = reference.order(orderId)?.owner;
     const caller = owner !== undefined && rng.chance(0.85) ? m.traders.find((t) => t.address === owner)! : trader;
     return {
-      label: `cancelOrder(${caller.address.slice(0, 8)}, ${orderId})`,
+      label: `cancelOrder(${short(caller.address)}, ${orderId})`,
+      ids: [orderId],
       chain: () => trading.connect(caller).cancelOrder(orderId, { gasLimit: GAS_LIMIT }),
-      model: () => reference.cancelOrder(caller.address, orderId),
+      model: () => reference.cancelOrder(now, caller.address, orderId),
     };
   }
-  if (roll < 68 && knownIds.length !== 0) {
-    const ids = Array.from({ length: rng.int(1, 4) }, () => rng.pick(knownIds));
+  if (roll < 62 && knownIds.length !== 0) {
+    // Often expired orders with unsettled maker fills: expiring settles them.
+    const expired = withFills.filter((o) => o.remainingWh !== 0n && o.expiry <= now);
+    const ids = Array.from({ length: rng.int(1, 4) }, () =>
+      expired.length !== 0 && rng.chance(0.5) ? rng.pick(expired).id : rng.pick(knownIds),
+    );
     return {
       label: `expireOrders([${ids.join(", ")}])`,
+      ids,
       chain: () => trading.connect(trader).expireOrders(ids, { gasLimit: GAS_LIMIT }),
       model: () => reference.expireOrders(now, ids),
+    };
+  }
+  if (roll < 70 && knownIds.length !== 0) {
+    // Mostly orders with unsettled maker fills, now and then one without (skipped) or a repeat.
+    const ids = Array.from({ length: rng.int(1, 4) }, () =>
+      withFills.length !== 0 && rng.chance(0.8) ? rng.pick(withFills).id : rng.pick(knownIds),
+    );
+    return {
+      label: `claimFills(${short(trader.address)}, [${ids.join(", ")}])`,
+      ids,
+      chain: () => trading.connect(trader).claimFills(ids, { gasLimit: GAS_LIMIT }),
+      model: () => reference.claimFills(now, ids),
     };
   }
   if (roll < 76) {
@@ -192,32 +257,50 @@ function nextOperation(rng: Rng, m: Market, now: bigint, knownIds: bigint[]): Op
     const window = rng.chance(0.03) ? 0n : rng.big(1n, 120n);
     const exp = expiry();
     return {
-      label: `createDutchOrder(${trader.address.slice(0, 8)}, ${amountWh} Wh, ${start} → ${floor} over ${window}s, expiry +${exp - now}s)`,
+      label: `createDutchOrder(${short(trader.address)}, zone ${zone}, ${amountWh} Wh, ${start} → ${floor} over ${window}s, expiry +${exp - now}s)`,
+      ids: [],
       chain: () => trading.connect(trader).createDutchOrder(zone, amountWh, start, floor, window, exp, { gasLimit: GAS_LIMIT }),
       model: () => reference.createDutchOrder(now, trader.address, zone, amountWh, start, floor, window, exp),
     };
   }
   const dutch = reference.openOrders().filter((o) => o.kind === 2);
   const bids = reference.openOrders().filter((o) => o.kind === 0 && o.side === SIDE_BUY);
-  if (roll < 83 && dutch.length !== 0) {
+  if (roll < 82 && dutch.length !== 0) {
     const order = rng.pick(dutch);
-    const amountWh = rng.chance(0.1) ? rng.big(1n, 99n) : rng.big(100n, 7_000n);
+    const amountWh = rng.chance(0.1) ? rng.big(1n, 199n) : rng.big(100n, 7_000n);
     const maxPrice = (CENTER_TICK + rng.big(-8n, 16n)) * TICK;
     return {
-      label: `takeDutchOrder(${trader.address.slice(0, 8)}, ${order.id}, ${amountWh} Wh, max ${maxPrice})`,
+      label: `takeDutchOrder(${short(trader.address)}, ${order.id}, ${amountWh} Wh, max ${maxPrice})`,
+      ids: [order.id],
       chain: () => trading.connect(trader).takeDutchOrder(order.id, amountWh, maxPrice, { gasLimit: GAS_LIMIT }),
       model: () => reference.takeDutchOrder(now, trader.address, order.id, amountWh, maxPrice),
     };
   }
-  if (roll < 91 && bids.length !== 0) {
+  if (roll < 89 && bids.length !== 0) {
     const bid = rng.pick(bids);
-    // Mostly Dutch asks: a limit ask never crosses a resting bid (the book is never left crossed).
-    const asks = reference.openOrders().filter((o) => o.side === SIDE_SELL && (o.kind === 2 || rng.chance(0.15)));
+    // Mostly Dutch asks of the bid's zone: a limit ask never crosses a resting bid (the book is never left
+    // crossed); sometimes another zone's ask or any known id.
+    const asks = reference
+      .openOrders()
+      .filter((o) => o.side === SIDE_SELL && (o.zone === bid.zone || rng.chance(0.1)) && (o.kind === 2 || rng.chance(0.15)));
     const ask = asks.length !== 0 && rng.chance(0.9) ? rng.pick(asks).id : rng.pick(knownIds);
     return {
       label: `matchOrders(${bid.id}, ${ask})`,
+      ids: [bid.id, ask],
       chain: () => trading.connect(trader).matchOrders(bid.id, ask, { gasLimit: GAS_LIMIT }),
       model: () => reference.matchOrders(now, bid.id, ask),
+    };
+  }
+  if (roll < 92) {
+    const protocol = rng.chance(0.5);
+    return {
+      label: `${protocol ? "sweepProtocolFees" : "sweepZoneFees"}(${zone})`,
+      ids: [],
+      chain: () =>
+        protocol
+          ? settlement.connect(trader).sweepProtocolFees(zone, { gasLimit: GAS_LIMIT })
+          : settlement.connect(trader).sweepZoneFees(zone, { gasLimit: GAS_LIMIT }),
+      model: () => (protocol ? reference.sweepProtocolFees(zone) : reference.sweepZoneFees(zone)),
     };
   }
   const asset: Asset = rng.chance(0.5) ? "payment" : "credits";
@@ -226,7 +309,8 @@ function nextOperation(rng: Rng, m: Market, now: bigint, knownIds: bigint[]): Op
     const available = reference.balanceOf(trader.address, asset).available;
     const amountToWithdraw = rng.chance(0.1) ? available + 1n : available === 0n ? 0n : rng.big(1n, available);
     return {
-      label: `withdraw(${trader.address.slice(0, 8)}, ${asset}, ${amountToWithdraw})`,
+      label: `withdraw(${short(trader.address)}, ${asset}, ${amountToWithdraw})`,
+      ids: [],
       chain: async () => settlement.connect(trader).withdraw(await token.getAddress(), amountToWithdraw, { gasLimit: GAS_LIMIT }),
       model: () => reference.withdraw(trader.address, asset, amountToWithdraw),
     };
@@ -234,7 +318,8 @@ function nextOperation(rng: Rng, m: Market, now: bigint, knownIds: bigint[]): Op
   const wallet = reference.walletOf(trader.address, asset);
   const amountToDeposit = wallet === 0n ? 0n : rng.big(1n, wallet);
   return {
-    label: `deposit(${trader.address.slice(0, 8)}, ${asset}, ${amountToDeposit})`,
+    label: `deposit(${short(trader.address)}, ${asset}, ${amountToDeposit})`,
+    ids: [],
     chain: async () => settlement.connect(trader).deposit(await token.getAddress(), amountToDeposit, { gasLimit: GAS_LIMIT }),
     model: () => reference.deposit(trader.address, asset, amountToDeposit),
   };
@@ -263,12 +348,41 @@ function findRevertData(error: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
-/** EnergyTrading's events of a receipt, in the reference's shape. */
-function decodeEvents(logs: readonly Log[], trading: BaseContract, tradingAddress: string): MarketEvent[] {
+/** EnergyTrading's and Settlement's events of a receipt, in the reference's shape and in log order. */
+function decodeEvents(logs: readonly Log[], m: Market, tradingAddress: string, settlementAddress: string): MarketEvent[] {
   const events: MarketEvent[] = [];
   for (const log of logs) {
-    if (log.address.toLowerCase() !== tradingAddress.toLowerCase()) continue;
-    const parsed = trading.interface.parseLog(log);
+    const emitter = log.address.toLowerCase();
+    if (emitter === settlementAddress.toLowerCase()) {
+      const parsed = m.settlement.interface.parseLog(log);
+      if (parsed === null) continue;
+      const a = parsed.args;
+      switch (parsed.name) {
+        case "TradesSettled":
+          events.push({
+            name: "TradesSettled",
+            zone: Number(a.zone),
+            gridFeeBps: a.gridFeeBps,
+            protocolFeeBps: a.protocolFeeBps,
+            notional: a.notional,
+            gridFee: a.gridFee,
+            protocolFee: a.protocolFee,
+          });
+          break;
+        case "MakerSettled":
+          events.push({ name: "MakerSettled", maker: a.maker, makerBuys: a.makerBuys, amountWh: a.amountWh, notional: a.notional });
+          break;
+        case "ZoneFeesSwept":
+          events.push({ name: "ZoneFeesSwept", zone: Number(a.zone), treasury: a.treasury, amount: a.amount });
+          break;
+        case "ProtocolFeesSwept":
+          events.push({ name: "ProtocolFeesSwept", zone: Number(a.zone), treasury: a.treasury, amount: a.amount });
+          break;
+      }
+      continue;
+    }
+    if (emitter !== tradingAddress.toLowerCase()) continue;
+    const parsed = m.trading.interface.parseLog(log);
     if (parsed === null) continue;
     const a = parsed.args;
     switch (parsed.name) {
@@ -281,6 +395,9 @@ function decodeEvents(logs: readonly Log[], trading: BaseContract, tradingAddres
       case "TradeExecuted":
         events.push({ name: "TradeExecuted", buyOrderId: a.buyOrderId, sellOrderId: a.sellOrderId, buyer: a.buyer, seller: a.seller, amountWh: a.amountWh, pricePerKWh: a.pricePerKWh });
         break;
+      case "FillsSettled":
+        events.push({ name: "FillsSettled", orderId: a.orderId, owner: a.owner, amountWh: a.amountWh, notional: a.notional });
+        break;
       case "OrderCancelled":
         events.push({ name: "OrderCancelled", orderId: a.orderId, owner: a.owner, remainingWh: a.remainingWh, reason: Number(a.reason) });
         break;
@@ -292,11 +409,68 @@ function decodeEvents(logs: readonly Log[], trading: BaseContract, tradingAddres
   return events;
 }
 
+/** One stored order as the chain shows it (getOrder and unsettledFills) against the reference. */
+function compareOrder(m: Market, orderId: bigint, context: string): Promise<unknown> {
+  const expected = m.reference.order(orderId);
+  const unsettled = m.reference.unsettledFills(orderId);
+  return Promise.all([
+    m.trading.getOrder(orderId).then(
+      (o) => {
+        expect(expected, `${context}: order ${orderId} lives on chain only`).to.not.equal(undefined);
+        expect([o.owner, o.remainingWh, o.expiry, o.unsettledWh], `${context}: order ${orderId} [owner, remainingWh, expiry, unsettledWh]`).to.deep.equal([
+          expected!.owner,
+          expected!.remainingWh,
+          expected!.expiry,
+          expected!.unsettledWh,
+        ]);
+      },
+      () => expect(expected, `${context}: order ${orderId} lives in the reference only`).to.equal(undefined),
+    ),
+    m.trading.unsettledFills(orderId).then((u) => {
+      expect([u.owner, u.filledWh, u.notional], `${context}: unsettledFills(${orderId}) [owner, filledWh, notional]`).to.deep.equal([
+        unsettled.owner ?? ethers.ZeroAddress,
+        unsettled.filledWh,
+        unsettled.notional,
+      ]);
+      if (expected !== undefined) expect(Number(u.side), `${context}: unsettledFills(${orderId}) side`).to.equal(expected.side);
+    }),
+  ]);
+}
+
+/**
+ * What the vault must hold per token (ISettlement's invariant): Σ available + locked + accrued fees, plus the
+ * notional takers paid for sell makers' unsettled fills, minus the notional buy makers still hold for theirs;
+ * for credits, plus buy makers' unsettled Wh (delivered by their takers), minus sell makers' (still locked).
+ */
+function expectedVault(m: Market): { payment: bigint; credits: bigint } {
+  let payment = 0n;
+  let credits = 0n;
+  for (const trader of m.traders) {
+    const p = m.reference.balanceOf(trader.address, "payment");
+    const c = m.reference.balanceOf(trader.address, "credits");
+    payment += p.available + p.locked;
+    credits += c.available + c.locked;
+  }
+  for (const zone of [...m.zoneIds, CLOSED_ZONE]) payment += m.reference.accruedZoneFees(zone) + m.reference.accruedProtocolFees(zone);
+  for (const order of m.reference.storedOrders()) {
+    const { filledWh, notional } = m.reference.unsettledFills(order.id);
+    if (order.side === SIDE_SELL) {
+      payment += notional;
+      credits -= filledWh;
+    } else {
+      payment -= notional;
+      credits += filledWh;
+    }
+  }
+  return { payment, credits };
+}
+
 /** Everything comparable after an operation, read from the chain. */
-async function compareState(m: Market, touchedIds: bigint[], context: string) {
-  const { reference, trading, settlement, zone } = m;
+async function compareState(m: Market, orderIds: Iterable<bigint>, context: string) {
+  const { reference, trading, settlement } = m;
   const usdAddress = await m.usd.getAddress();
   const whAddress = await m.energyToken.getAddress();
+  const settlementAddress = await settlement.getAddress();
   const reads: Array<Promise<unknown>> = [];
   for (const trader of m.traders) {
     for (const [asset, tokenAddress] of [["payment", usdAddress], ["credits", whAddress]] as const) {
@@ -308,41 +482,71 @@ async function compareState(m: Market, touchedIds: bigint[], context: string) {
       );
     }
   }
-  reads.push(trading.bestBid(zone).then((bid) => expect(bid, `${context}: bestBid`).to.equal(reference.bestBid(zone))));
-  reads.push(trading.bestAsk(zone).then((ask) => expect(ask, `${context}: bestAsk`).to.equal(reference.bestAsk(zone))));
-  reads.push(settlement.accruedZoneFees(zone).then((f) => expect(f, `${context}: zone fees`).to.equal(reference.accruedZoneFees(zone))));
-  reads.push(settlement.accruedProtocolFees().then((f) => expect(f, `${context}: protocol fees`).to.equal(reference.accruedProtocolFees())));
-  for (const orderId of touchedIds) {
-    const expected = reference.order(orderId);
-    reads.push(
-      trading.getOrder(orderId).then(
-        (o) => {
-          expect(expected, `${context}: order ${orderId} lives on chain only`).to.not.equal(undefined);
-          expect([o.owner, o.remainingWh, o.expiry], `${context}: order ${orderId}`).to.deep.equal([expected!.owner, expected!.remainingWh, expected!.expiry]);
-        },
-        () => expect(expected, `${context}: order ${orderId} lives in the reference only`).to.equal(undefined),
-      ),
-    );
+  for (const zone of [...m.zoneIds, CLOSED_ZONE]) {
+    reads.push(trading.bestBid(zone).then((bid) => expect(bid, `${context}: bestBid(${zone})`).to.equal(reference.bestBid(zone))));
+    reads.push(trading.bestAsk(zone).then((ask) => expect(ask, `${context}: bestAsk(${zone})`).to.equal(reference.bestAsk(zone))));
+    reads.push(settlement.accruedZoneFees(zone).then((f) => expect(f, `${context}: zone fees of ${zone}`).to.equal(reference.accruedZoneFees(zone))));
+    reads.push(settlement.accruedProtocolFees(zone).then((f) => expect(f, `${context}: protocol fees of ${zone}`).to.equal(reference.accruedProtocolFees(zone))));
+  }
+  for (const treasury of [...m.treasuries, m.protocolTreasury]) {
+    reads.push(m.usd.balanceOf(treasury.address).then((b) => expect(b, `${context}: treasury ${treasury.address}`).to.equal(reference.walletOf(treasury.address, "payment"))));
+  }
+  const vault = expectedVault(m);
+  reads.push(m.usd.balanceOf(settlementAddress).then((b) => expect(b, `${context}: vault payment token`).to.equal(vault.payment)));
+  reads.push(m.energyToken.balanceOf(settlementAddress).then((b) => expect(b, `${context}: vault credits`).to.equal(vault.credits)));
+  for (const orderId of orderIds) reads.push(compareOrder(m, orderId, context));
+  await Promise.all(reads);
+}
+
+/** Each trader's monthly statements (the months the reference wrote, and the current one). */
+async function compareStatements(m: Market, now: bigint, context: string) {
+  const months = new Set([...m.reference.statementMonths(), monthOf(now)]);
+  const reads: Array<Promise<unknown>> = [];
+  for (const trader of m.traders) {
+    for (const month of months) {
+      const expected = m.reference.statement(trader.address, month);
+      reads.push(
+        m.settlement.statement(trader.address, month).then((st) =>
+          expect([st.soldWh, st.earned, st.fees, st.boughtWh, st.paid, st.buyFees], `${context}: statement ${trader.address} ${month}`).to.deep.equal([
+            expected.soldWh,
+            expected.earned,
+            expected.fees,
+            expected.boughtWh,
+            expected.paid,
+            expected.buyFees,
+          ]),
+        ),
+      );
+    }
   }
   await Promise.all(reads);
 }
 
-async function runSequence(m: Market, sequence: number, revertCounts: Map<string, number>): Promise<{ ops: number; reverts: number; trades: number }> {
+interface SequenceResult {
+  ops: number;
+  reverts: number;
+  trades: number;
+  claims: number;
+  makerSettlements: number;
+}
+
+async function runSequence(m: Market, sequence: number, revertCounts: Map<string, number>): Promise<SequenceResult> {
   const rng = prng((SEED ^ Math.imul(sequence + 1, 0x9e3779b1)) >>> 0);
   const tradingAddress = await m.trading.getAddress();
+  const settlementAddress = await m.settlement.getAddress();
   const interfaces = [m.trading.interface, m.settlement.interface, m.usd.interface] as Interface[];
   const maxFills = rng.pick([1, 2, 3, 64, 64]);
   await m.trading.connect(m.admin).setMaxFillsPerCall(maxFills);
   m.reference.setMaxFillsPerCall(maxFills);
   // Start anywhere in the day, so that peak and off-peak fees both occur.
   let now = BigInt(await networkHelpers.time.latest()) + 1n + rng.big(0n, 86_399n);
-  const knownIds: bigint[] = m.reference.openOrders().map((o) => o.id);
-  let reverts = 0;
-  let trades = 0;
+  const knownIds: bigint[] = m.reference.storedOrders().map((o) => o.id);
+  const result: SequenceResult = { ops: 0, reverts: 0, trades: 0, claims: 0, makerSettlements: 0 };
+  let context = `seed ${SEED}, sequence ${sequence} (maxFills ${maxFills})`;
   for (let step = 0; step < OPS_PER_SEQUENCE; ++step) {
     now += rng.chance(0.1) ? rng.big(600n, 7_200n) : rng.big(1n, 30n);
     const op = nextOperation(rng, m, now, knownIds);
-    const context = `seed ${SEED}, sequence ${sequence} (maxFills ${maxFills}), step ${step}: ${op.label} at ${now}`;
+    context = `seed ${SEED}, sequence ${sequence} (maxFills ${maxFills}), step ${step}: ${op.label} at ${now}`;
 
     let expectedRevert: string | undefined;
     let modelResult: unknown;
@@ -359,7 +563,7 @@ async function runSequence(m: Market, sequence: number, revertCounts: Map<string
     try {
       const tx = await op.chain();
       const receipt = await tx.wait();
-      chainEvents = decodeEvents(receipt!.logs, m.trading, tradingAddress);
+      chainEvents = decodeEvents(receipt!.logs, m, tradingAddress, settlementAddress);
     } catch (error) {
       chainRevert = revertName(error, interfaces);
     }
@@ -367,18 +571,28 @@ async function runSequence(m: Market, sequence: number, revertCounts: Map<string
       throw new Error(`${context}: the transaction was not mined at the planned timestamp`);
     }
     expect(chainRevert, `${context}: revert`).to.equal(expectedRevert);
+    ++result.ops;
+    const touched = new Set<bigint>([...m.reference.storedOrders().map((o) => o.id), ...op.ids]);
     if (chainRevert !== undefined) {
-      ++reverts;
+      ++result.reverts;
       revertCounts.set(chainRevert, (revertCounts.get(chainRevert) ?? 0) + 1);
     } else {
       expect(chainEvents, `${context}: events`).to.deep.equal(m.reference.events);
-      trades += m.reference.events.filter((e) => e.name === "TradeExecuted").length;
-      if (typeof modelResult === "bigint" && !knownIds.includes(modelResult)) knownIds.push(modelResult);
+      result.trades += m.reference.events.filter((e) => e.name === "TradeExecuted").length;
+      result.makerSettlements += m.reference.events.filter((e) => e.name === "FillsSettled").length;
+      if (op.label.startsWith("claimFills")) result.claims += Number(modelResult);
+      for (const id of m.reference.removed) touched.add(id);
+      if (typeof modelResult === "bigint" && !knownIds.includes(modelResult)) {
+        knownIds.push(modelResult);
+        touched.add(modelResult);
+      }
     }
-    const touched = new Set<bigint>([...m.reference.openOrders().map((o) => o.id), ...m.reference.removed]);
-    await compareState(m, [...touched], context);
+    await compareState(m, touched, context);
   }
-  return { ops: OPS_PER_SEQUENCE, reverts, trades };
+  // Every order ever seen in this sequence, and the statements.
+  await compareState(m, knownIds, `${context} (end of sequence)`);
+  await compareStatements(m, now, `${context} (end of sequence)`);
+  return result;
 }
 
 describe("Market differential (EnergyTrading + Settlement vs test/market/referenceMatcher.ts)", function () {
@@ -388,26 +602,30 @@ describe("Market differential (EnergyTrading + Settlement vs test/market/referen
     it(`agrees with the reference after every operation of ${SEQUENCES} sequences of ${OPS_PER_SEQUENCE}`, async function () {
       console.log(`      seed ${SEED} (MARKET_DIFF_SEED=${SEED} reproduces this run)`);
       const m = await networkHelpers.loadFixture(deployMarket);
-      const snapshot = (await ethers.provider.send("evm_snapshot", [])) as string;
       const baseline = m.reference;
-      let ops = 0;
-      let reverts = 0;
-      let trades = 0;
-      let currentSnapshot = snapshot;
+      const total: SequenceResult = { ops: 0, reverts: 0, trades: 0, claims: 0, makerSettlements: 0 };
+      let currentSnapshot = (await ethers.provider.send("evm_snapshot", [])) as string;
       const revertCounts = new Map<string, number>();
       for (let sequence = 0; sequence < SEQUENCES; ++sequence) {
         const market = { ...m, reference: cloneReference(baseline) };
         const result = await runSequence(market, sequence, revertCounts);
-        ops += result.ops;
-        reverts += result.reverts;
-        trades += result.trades;
+        for (const key of Object.keys(total) as Array<keyof SequenceResult>) total[key] += result[key];
         await ethers.provider.send("evm_revert", [currentSnapshot]);
         currentSnapshot = (await ethers.provider.send("evm_snapshot", [])) as string;
       }
-      console.log(`      ${SEQUENCES} sequences, ${ops} operations (${reverts} reverted on both sides), ${trades} fills compared`);
+      console.log(
+        `      ${SEQUENCES} sequences, ${total.ops} operations (${total.reverts} reverted on both sides), ${total.trades} fills, ` +
+          `${total.makerSettlements} maker settlements (${total.claims} by claimFills) compared`,
+      );
       const byError = [...revertCounts].sort((a, b) => b[1] - a[1]).map(([name, count]) => `${name} ${count}`);
       console.log(`      reverts: ${byError.join(", ")}`);
-      expect(trades).to.be.greaterThan(0);
+      expect(total.ops).to.equal(SEQUENCES * OPS_PER_SEQUENCE);
+      expect(total.trades).to.be.greaterThan(0);
+      if (total.ops >= 1_000) {
+        // a full run settles maker fills by claimFills and by cancel or expiry
+        expect(total.claims).to.be.greaterThan(0);
+        expect(total.makerSettlements).to.be.greaterThan(total.claims);
+      }
     });
   });
 });

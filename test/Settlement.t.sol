@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {SlimTest} from "./utils/SlimTest.sol";
+import {Vm} from "forge-std/Vm.sol";
 import {IAccessManaged} from "@openzeppelin/contracts/access/manager/IAccessManaged.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
@@ -31,10 +32,11 @@ contract SettlementReentrantToken is ERC20 {
         Lock,
         Unlock,
         SettleTaker,
+        SettleMaker,
         SettleResting
     }
 
-    uint8 internal constant REENTRY_KINDS = 9;
+    uint8 public constant REENTRY_KINDS = 10;
 
     ISettlement public vault;
     uint32 public zone;
@@ -92,13 +94,12 @@ contract SettlementReentrantToken is ERC20 {
         }
         if (kind == Reentry.Withdraw) return abi.encodeCall(ISettlement.withdraw, (self, 1));
         if (kind == Reentry.SweepZoneFees) return abi.encodeCall(ISettlement.sweepZoneFees, (zone));
-        if (kind == Reentry.SweepProtocolFees) return abi.encodeCall(ISettlement.sweepProtocolFees, ());
+        if (kind == Reentry.SweepProtocolFees) return abi.encodeCall(ISettlement.sweepProtocolFees, (zone));
         if (kind == Reentry.Lock) return abi.encodeCall(ISettlement.lock, (self, self, 1));
         if (kind == Reentry.Unlock) return abi.encodeCall(ISettlement.unlock, (self, self, 1));
-        if (kind == Reentry.SettleTaker) {
-            return abi.encodeCall(ISettlement.settleTaker, (zone, self, true, new ISettlement.Fill[](0), 1));
-        }
-        return abi.encodeCall(ISettlement.settleResting, (zone, self, self, 1, 1_000, 0));
+        if (kind == Reentry.SettleTaker) return abi.encodeCall(ISettlement.settleTaker, (zone, self, true, 0, 0, 1, 0));
+        if (kind == Reentry.SettleMaker) return abi.encodeCall(ISettlement.settleMaker, (self, true, 0, 0, 1));
+        return abi.encodeCall(ISettlement.settleResting, (zone, self, self, 1, 1_000, 0, 50));
     }
 }
 
@@ -123,7 +124,8 @@ contract SettlementFeeOnTransferToken is ERC20 {
 
 /// @dev MarketFixture plus a second vault, `vault`, whose EnergyTrading is the pranked `fakeTrading`, so
 /// lock/unlock/settle can be driven directly. A second zone with its own treasury keeps zone fees apart.
-/// The fixture's clock is 2025-06-15 15:06:40 UTC: off-peak (grid 50 bps + protocol 20 bps).
+/// The fixture's clock is 2025-06-15 15:06:40 UTC: off-peak (grid 50 bps + protocol 20 bps). The vault takes
+/// the grid fee rate from its caller; the helpers pass the zone's scheduled rate, as EnergyTrading does.
 abstract contract SettlementFixture is MarketFixture {
     uint256 internal constant JUNE_15_2025 = 1_749_945_600; // 00:00 UTC
     uint256 internal constant PEAK_START = JUNE_15_2025 + 17 hours;
@@ -133,6 +135,7 @@ abstract contract SettlementFixture is MarketFixture {
     uint256 internal constant MARCH_1_2024 = 1_709_251_200;
     uint32 internal constant JUNE_2025 = 202_506;
     uint32 internal constant JULY_2025 = 202_507;
+    uint16 internal constant OFF_PEAK_BPS = 50; // zone; its peak is 150 bps in [17:00, 21:00) UTC
 
     Settlement internal vault;
     address internal fakeTrading = makeAddr("fakeTrading");
@@ -181,12 +184,38 @@ abstract contract SettlementFixture is MarketFixture {
         return vault.balanceOf(account, asset);
     }
 
+    /// @dev The zone's grid fee rate now, as EnergyTrading passes it.
+    function _gridBps(uint32 zone_) internal view returns (uint16) {
+        return grid.gridFeeBps(zone_, uint64(block.timestamp));
+    }
+
     function _settleResting(uint32 zone_, address buyer, address seller, uint64 amountWh, uint128 price, uint256 refund)
         internal
         returns (ISettlement.TradeAmounts memory)
     {
+        uint16 gridFeeBps = _gridBps(zone_);
         vm.prank(fakeTrading);
-        return vault.settleResting(zone_, buyer, seller, amountWh, price, refund);
+        return vault.settleResting(zone_, buyer, seller, amountWh, price, refund, gridFeeBps);
+    }
+
+    function _settleTaker(
+        uint32 zone_,
+        address taker,
+        bool takerBuys,
+        uint256 amountWh,
+        uint256 notional,
+        uint256 takerLock
+    ) internal returns (ISettlement.TradeAmounts memory) {
+        uint16 gridFeeBps = _gridBps(zone_);
+        vm.prank(fakeTrading);
+        return vault.settleTaker(zone_, taker, takerBuys, amountWh, notional, takerLock, gridFeeBps);
+    }
+
+    function _settleMaker(address maker, bool makerBuys, uint256 amountWh, uint256 notional, uint256 unlockAmount)
+        internal
+    {
+        vm.prank(fakeTrading);
+        vault.settleMaker(maker, makerBuys, amountWh, notional, unlockAmount);
     }
 
     /// @dev The fee split ISettlement specifies, computed independently of the vault.
@@ -208,9 +237,18 @@ abstract contract SettlementFixture is MarketFixture {
             owed += uint256(b.available) + b.locked;
         }
         if (asset == address(usd)) {
-            owed += vault.accruedZoneFees(zone) + vault.accruedZoneFees(zone2) + vault.accruedProtocolFees();
+            owed += vault.accruedZoneFees(zone) + vault.accruedZoneFees(zone2) + vault.accruedProtocolFees(zone)
+                + vault.accruedProtocolFees(zone2);
         }
         return int256(IERC20(asset).balanceOf(address(vault))) - int256(owed);
+    }
+
+    /// @dev How many of the logs recorded since the last call the vault emitted.
+    function _vaultLogCount() internal returns (uint256 count) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(vault)) ++count;
+        }
     }
 
     function _accounts4() internal view returns (address[] memory accounts) {
@@ -265,7 +303,7 @@ contract SettlementTest is SettlementFixture {
         assertEq(vault.protocolFeeBps(), PROTOCOL_FEE_BPS);
         assertEq(vault.protocolTreasury(), protocolTreasury);
         assertEq(vault.MAX_PROTOCOL_FEE_BPS(), 500);
-        assertEq(vault.accruedProtocolFees(), 0);
+        assertEq(vault.accruedProtocolFees(zone), 0);
         assertEq(vault.accruedZoneFees(zone), 0);
     }
 
@@ -721,47 +759,50 @@ contract SettlementTest is SettlementFixture {
 
     // ─────────────────────────────────────────────────────────────── settleTaker
 
-    function test_settleTaker_buyingTakerPaysSellersAndFees() public {
+    function test_settleTaker_buyingTakerPaysNotionalPlusFees() public {
         _escrow(alice, 0, 2_000);
         _escrow(dave, 0, 1_000);
         _depositVault(carol, 5 * USD, 0);
-        ISettlement.Fill[] memory fills = new ISettlement.Fill[](2);
-        fills[0] = ISettlement.Fill({maker: alice, amountWh: 1_500, pricePerKWh: 250_000}); // 375_000
-        fills[1] = ISettlement.Fill({maker: dave, amountWh: 1_000, pricePerKWh: 260_000}); // 260_000
-
-        // off-peak: 50 + 20 bps. alice: fee 2_625 (protocol 750); dave: fee 1_820 (protocol 520)
+        // fills: alice 1_500 Wh at 0.25 (375_000), dave 1_000 Wh at 0.26 (260_000)
+        // off-peak 50 + 20 bps on 635_000: total fee 4_445, protocol 1_270, grid 3_175
         vm.expectEmit(address(vault));
         emit ISettlement.Locked(carol, address(usd), USD);
         vm.expectEmit(address(vault));
         emit ISettlement.TradesSettled(zone, 50, 20, 635_000, 3_175, 1_270);
-        vm.prank(fakeTrading);
-        ISettlement.TradeAmounts memory amounts = vault.settleTaker(zone, carol, true, fills, USD);
+        ISettlement.TradeAmounts memory amounts = _settleTaker(zone, carol, true, 2_500, 635_000, USD);
 
         assertEq(amounts.notional, 635_000);
         assertEq(amounts.gridFee, 3_175);
         assertEq(amounts.protocolFee, 1_270);
-        // taker: pays every notional from available, the rest of its order's escrow gets locked
-        assertEq(_balance(carol, address(usd)).available, 5 * USD - 635_000 - USD);
+        // taker: pays notional + fees from available, the rest of its order's escrow gets locked
+        assertEq(_balance(carol, address(usd)).available, 5 * USD - 635_000 - 4_445 - USD);
         assertEq(_balance(carol, address(usd)).locked, USD);
         assertEq(_balance(carol, address(token)).available, 2_500);
-        // makers: locked credits out, notional less fees in
-        assertEq(_balance(alice, address(token)).locked, 500);
-        assertEq(_balance(alice, address(usd)).available, 372_375);
-        assertEq(_balance(dave, address(token)).locked, 0);
-        assertEq(_balance(dave, address(usd)).available, 258_180);
         assertEq(vault.accruedZoneFees(zone), 3_175);
-        assertEq(vault.accruedProtocolFees(), 1_270);
+        assertEq(vault.accruedProtocolFees(zone), 1_270);
+        assertEq(vault.accruedProtocolFees(zone2), 0);
+        // makers: untouched until they settle; the vault holds their notional meanwhile
+        assertEq(_balance(alice, address(token)).locked, 2_000);
+        assertEq(_balance(alice, address(usd)).available, 0);
+        assertEq(_balance(dave, address(token)).locked, 1_000);
+        assertEq(_unbacked(address(usd), _accounts4()), 635_000);
+        assertEq(_unbacked(address(token), _accounts4()), -2_500);
 
         ISettlement.Statement memory taker = vault.statement(carol, JUNE_2025);
         assertEq(taker.boughtWh, 2_500);
         assertEq(taker.paid, 635_000);
+        assertEq(taker.buyFees, 4_445);
         assertEq(taker.soldWh, 0);
-        ISettlement.Statement memory maker = vault.statement(alice, JUNE_2025);
-        assertEq(maker.soldWh, 1_500);
-        assertEq(maker.earned, 372_375);
-        assertEq(maker.fees, 2_625);
-        assertEq(maker.boughtWh, 0);
-        assertEq(vault.statement(dave, JUNE_2025).fees, 1_820);
+        assertEq(taker.earned, 0);
+        assertEq(taker.fees, 0);
+
+        _settleMaker(alice, false, 1_500, 375_000, 0);
+        _settleMaker(dave, false, 1_000, 260_000, 0);
+        assertEq(_balance(alice, address(token)).locked, 500);
+        assertEq(_balance(alice, address(usd)).available, 375_000); // the exact notional, no fee
+        assertEq(_balance(dave, address(token)).locked, 0);
+        assertEq(_balance(dave, address(usd)).available, 260_000);
+        _assertStatementsBalance(JUNE_2025, 2_500, 635_000, 4_445);
         assertEq(_unbacked(address(usd), _accounts4()), 0);
         assertEq(_unbacked(address(token), _accounts4()), 0);
     }
@@ -770,16 +811,12 @@ contract SettlementTest is SettlementFixture {
         _escrow(alice, USD, 0);
         _escrow(bob, USD, 0);
         _depositVault(dave, 0, 3_500);
-        ISettlement.Fill[] memory fills = new ISettlement.Fill[](2);
-        fills[0] = ISettlement.Fill({maker: alice, amountWh: 1_000, pricePerKWh: 300_000}); // 300_000
-        fills[1] = ISettlement.Fill({maker: bob, amountWh: 2_000, pricePerKWh: 250_000}); // 500_000
-
+        // fills: alice 1_000 Wh at 0.30 (300_000), bob 2_000 Wh at 0.25 (500_000); fees 5_600 on 800_000
         vm.expectEmit(address(vault));
         emit ISettlement.Locked(dave, address(token), 500);
         vm.expectEmit(address(vault));
         emit ISettlement.TradesSettled(zone, 50, 20, 800_000, 4_000, 1_600);
-        vm.prank(fakeTrading);
-        ISettlement.TradeAmounts memory amounts = vault.settleTaker(zone, dave, false, fills, 500);
+        ISettlement.TradeAmounts memory amounts = _settleTaker(zone, dave, false, 3_000, 800_000, 500);
 
         assertEq(amounts.notional, 800_000);
         assertEq(amounts.gridFee, 4_000);
@@ -787,143 +824,364 @@ contract SettlementTest is SettlementFixture {
         assertEq(_balance(dave, address(token)).available, 0);
         assertEq(_balance(dave, address(token)).locked, 500);
         assertEq(_balance(dave, address(usd)).available, 794_400);
-        assertEq(_balance(alice, address(usd)).locked, USD - 300_000);
-        assertEq(_balance(alice, address(token)).available, 1_000);
-        assertEq(_balance(bob, address(usd)).locked, USD - 500_000);
-        assertEq(_balance(bob, address(token)).available, 2_000);
+        assertEq(_balance(alice, address(usd)).locked, USD); // until alice settles
+        assertEq(_unbacked(address(usd), _accounts4()), -800_000);
+        assertEq(_unbacked(address(token), _accounts4()), 3_000);
 
         ISettlement.Statement memory seller = vault.statement(dave, JUNE_2025);
         assertEq(seller.soldWh, 3_000);
         assertEq(seller.earned, 794_400);
         assertEq(seller.fees, 5_600);
+        assertEq(seller.buyFees, 0);
+        assertEq(seller.boughtWh, 0);
+
+        _settleMaker(alice, true, 1_000, 300_000, 0);
+        _settleMaker(bob, true, 2_000, 500_000, USD - 500_000); // bob's order is cancelled with the claim
+        assertEq(_balance(alice, address(usd)).locked, USD - 300_000);
+        assertEq(_balance(alice, address(token)).available, 1_000);
+        assertEq(_balance(bob, address(usd)).locked, 0);
+        assertEq(_balance(bob, address(usd)).available, USD - 500_000);
+        assertEq(_balance(bob, address(token)).available, 2_000);
         ISettlement.Statement memory buyer = vault.statement(bob, JUNE_2025);
         assertEq(buyer.boughtWh, 2_000);
         assertEq(buyer.paid, 500_000);
+        assertEq(buyer.buyFees, 0);
+        _assertStatementsBalance(JUNE_2025, 3_000, 800_000, 5_600);
         assertEq(_unbacked(address(usd), _accounts4()), 0);
         assertEq(_unbacked(address(token), _accounts4()), 0);
     }
 
     function test_settleTaker_withoutFillsOnlyLocks() public {
-        _depositVault(carol, 2 * USD, 0);
+        _depositVault(carol, 2 * USD, 500);
         vm.recordLogs();
-        vm.prank(fakeTrading);
-        // no fee context is needed: even a zone that does not exist is not consulted
-        ISettlement.TradeAmounts memory amounts =
-            vault.settleTaker(999, carol, true, new ISettlement.Fill[](0), USD);
-        assertEq(vm.getRecordedLogs().length, 1); // Locked only, no TradesSettled
+        vm.startPrank(fakeTrading);
+        // no fee and no zone: even a zone that does not exist is fine
+        ISettlement.TradeAmounts memory amounts = vault.settleTaker(999, carol, true, 0, 0, USD, 50);
+        assertEq(_vaultLogCount(), 1); // Locked only, no TradesSettled
         assertEq(amounts.notional + amounts.gridFee + amounts.protocolFee, 0);
+        // a selling taker locks credits; a notional without Wh settles nothing
+        amounts = vault.settleTaker(zone, carol, false, 0, 123_456, 200, 50);
+        assertEq(_vaultLogCount(), 1);
+        assertEq(amounts.notional + amounts.gridFee + amounts.protocolFee, 0);
+        vm.stopPrank();
         assertEq(_balance(carol, address(usd)).available, USD);
         assertEq(_balance(carol, address(usd)).locked, USD);
+        assertEq(_balance(carol, address(token)).available, 300);
+        assertEq(_balance(carol, address(token)).locked, 200);
         assertEq(vault.statement(carol, JUNE_2025).boughtWh, 0);
+        assertEq(vault.statement(carol, JUNE_2025).soldWh, 0);
+        assertEq(vault.accruedZoneFees(zone) + vault.accruedProtocolFees(zone), 0);
+        assertEq(_unbacked(address(usd), _accounts4()), 0);
     }
 
-    function test_settleTaker_chargesPeakGridFee() public {
-        _escrow(alice, 0, 1_000);
-        _depositVault(carol, USD, 0);
-        vm.warp(PEAK_START + 30 minutes);
-        ISettlement.Fill[] memory fills = new ISettlement.Fill[](1);
-        fills[0] = ISettlement.Fill({maker: alice, amountWh: 1_000, pricePerKWh: PRICE}); // 250_000
-        vm.prank(fakeTrading);
-        ISettlement.TradeAmounts memory amounts = vault.settleTaker(zone, carol, true, fills, 0);
+    /// @dev The vault charges the rate it is given: at peak, off-peak or any other, whatever GridManagement says.
+    function test_settleTaker_chargesThePassedGridFee() public {
+        _depositVault(carol, 2 * USD, 0);
+        vm.warp(PEAK_START + 30 minutes); // GridManagement: 150 bps
+        vm.startPrank(fakeTrading);
+        vm.expectEmit(address(vault));
+        emit ISettlement.TradesSettled(zone, 150, 20, 250_000, 3_750, 500);
+        ISettlement.TradeAmounts memory amounts = vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 150);
         assertEq(amounts.gridFee, 3_750); // 170 bps total, 20 of them protocol
         assertEq(amounts.protocolFee, 500);
-        assertEq(_balance(alice, address(usd)).available, 245_750);
+        amounts = vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 0);
+        assertEq(amounts.gridFee, 0);
+        assertEq(amounts.protocolFee, 500);
+        vm.stopPrank();
+        assertEq(_balance(carol, address(usd)).available, 2 * USD - 254_250 - 250_500);
+        assertEq(vault.statement(carol, JUNE_2025).buyFees, 4_750);
+        assertEq(vault.accruedZoneFees(zone), 3_750);
+        assertEq(vault.accruedProtocolFees(zone), 1_000);
     }
 
-    function test_settleTaker_revertsOnZeroAmountFill() public {
-        _escrow(alice, 0, 1_000);
+    /// @dev GridManagement is not consulted: a zone it does not know still settles and accrues its fees.
+    function test_settleTaker_doesNotConsultGridManagement() public {
         _depositVault(carol, USD, 0);
-        ISettlement.Fill[] memory fills = new ISettlement.Fill[](1);
-        fills[0] = ISettlement.Fill({maker: alice, amountWh: 0, pricePerKWh: PRICE});
         vm.prank(fakeTrading);
-        vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
-        vault.settleTaker(zone, carol, true, fills, 0);
+        ISettlement.TradeAmounts memory amounts = vault.settleTaker(999, carol, true, 1_000, 250_000, 0, 50);
+        assertEq(amounts.gridFee, 1_250);
+        assertEq(vault.accruedZoneFees(999), 1_250);
+        assertEq(vault.accruedProtocolFees(999), 500);
+        assertEq(vault.accruedZoneFees(zone), 0);
     }
 
-    function test_settleTaker_revertsOnZeroPriceFill() public {
-        _escrow(alice, 0, 1_000);
-        _depositVault(carol, USD, 0);
-        ISettlement.Fill[] memory fills = new ISettlement.Fill[](1);
-        fills[0] = ISettlement.Fill({maker: alice, amountWh: 1_000, pricePerKWh: 0});
-        vm.prank(fakeTrading);
-        vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
-        vault.settleTaker(zone, carol, true, fills, 0);
+    /// @dev The fee is computed once on the taker's total notional, rounded up for the fee side.
+    function test_settleTaker_dustFeeRoundsOnceOnTheTotal() public {
+        _depositVault(carol, 10, 10);
+        vm.startPrank(fakeTrading);
+        // two 1-unit fills: ceil(2 × 70 / 10_000) = 1 once, not 1 per fill
+        ISettlement.TradeAmounts memory amounts = vault.settleTaker(zone, carol, true, 2, 2, 0, 50);
+        assertEq(amounts.gridFee, 1); // all of it grid
+        assertEq(amounts.protocolFee, 0); // floor(2 × 20 / 10_000)
+        assertEq(_balance(carol, address(usd)).available, 10 - 3);
+        // a selling taker's dust proceeds go entirely to the fee
+        amounts = vault.settleTaker(zone, carol, false, 1, 1, 0, 50);
+        assertEq(amounts.gridFee, 1);
+        vm.stopPrank();
+        assertEq(_balance(carol, address(usd)).available, 7);
+        assertEq(_balance(carol, address(token)).available, 10 + 2 - 1);
+        ISettlement.Statement memory s = vault.statement(carol, JUNE_2025);
+        assertEq(s.buyFees, 1);
+        assertEq(s.fees, 1);
+        assertEq(s.earned, 0);
+        assertEq(vault.accruedZoneFees(zone), 2);
     }
 
-    function test_settleTaker_revertsOnInsufficientMakerEscrow() public {
-        _escrow(alice, 0, 1_000);
+    function test_settleTaker_usesTheCurrentProtocolFee() public {
         _depositVault(carol, USD, 0);
-        ISettlement.Fill[] memory fills = new ISettlement.Fill[](1);
-        fills[0] = ISettlement.Fill({maker: alice, amountWh: 1_001, pricePerKWh: PRICE});
-        vm.prank(fakeTrading);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                ISettlement.SettlementInsufficientLocked.selector, alice, address(token), 1_000, 1_001
-            )
-        );
-        vault.settleTaker(zone, carol, true, fills, 0);
-
-        // a buying maker whose payment escrow does not cover the notional
-        _escrow(bob, 100_000, 0);
-        _depositVault(dave, 0, 1_000);
-        fills[0] = ISettlement.Fill({maker: bob, amountWh: 1_000, pricePerKWh: PRICE});
-        vm.prank(fakeTrading);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                ISettlement.SettlementInsufficientLocked.selector, bob, address(usd), 100_000, 250_000
-            )
-        );
-        vault.settleTaker(zone, dave, false, fills, 0);
+        vault.setProtocolFee(0);
+        ISettlement.TradeAmounts memory amounts = _settleTaker(zone, carol, true, 1_000, 250_000, 0);
+        assertEq(amounts.protocolFee, 0);
+        assertEq(amounts.gridFee, 1_250);
+        vault.setProtocolFee(500);
+        amounts = _settleTaker(zone, carol, true, 1_000, 250_000, 0);
+        assertEq(amounts.protocolFee, 12_500);
+        assertEq(amounts.gridFee, 1_250);
+        assertEq(vault.accruedProtocolFees(zone), 12_500);
+        assertEq(_balance(carol, address(usd)).available, USD - 251_250 - 263_750);
     }
 
     function test_settleTaker_revertsOnInsufficientTakerBalance() public {
-        _escrow(alice, 0, 1_000);
         _depositVault(carol, 250_000, 0);
-        ISettlement.Fill[] memory fills = new ISettlement.Fill[](1);
-        fills[0] = ISettlement.Fill({maker: alice, amountWh: 1_000, pricePerKWh: PRICE});
-        // a buying taker must cover the notional plus what it leaves resting
+        // a buying taker pays the fees on top of the notional...
         vm.prank(fakeTrading);
         vm.expectRevert(
             abi.encodeWithSelector(
-                ISettlement.SettlementInsufficientAvailable.selector, carol, address(usd), 250_000, 250_001
+                ISettlement.SettlementInsufficientAvailable.selector, carol, address(usd), 250_000, 251_750
             )
         );
-        vault.settleTaker(zone, carol, true, fills, 1);
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 50);
+        // ...and must cover what it leaves resting too
+        _depositVault(carol, 1_750, 0);
+        vm.prank(fakeTrading);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISettlement.SettlementInsufficientAvailable.selector, carol, address(usd), 251_750, 251_751
+            )
+        );
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 1, 50);
+        _settleTaker(zone, carol, true, 1_000, 250_000, 0); // exactly enough
+        assertEq(_balance(carol, address(usd)).available, 0);
 
         // a selling taker must deliver the credits plus what it leaves resting
-        _escrow(bob, USD, 0);
         _depositVault(dave, 0, 1_000);
-        fills[0] = ISettlement.Fill({maker: bob, amountWh: 1_000, pricePerKWh: PRICE});
         vm.prank(fakeTrading);
         vm.expectRevert(
             abi.encodeWithSelector(
                 ISettlement.SettlementInsufficientAvailable.selector, dave, address(token), 1_000, 1_200
             )
         );
-        vault.settleTaker(zone, dave, false, fills, 200);
-    }
-
-    function test_settleTaker_revertsOnUnknownZone() public {
-        _escrow(alice, 0, 1_000);
-        _depositVault(carol, USD, 0);
-        ISettlement.Fill[] memory fills = new ISettlement.Fill[](1);
-        fills[0] = ISettlement.Fill({maker: alice, amountWh: 1_000, pricePerKWh: PRICE});
+        vault.settleTaker(zone, dave, false, 1_000, 250_000, 200, 50);
+        // a lock alone needs the balance too
         vm.prank(fakeTrading);
-        vm.expectRevert(abi.encodeWithSelector(IGridManagement.GridManagementUnknownZone.selector, 999));
-        vault.settleTaker(999, carol, true, fills, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISettlement.SettlementInsufficientAvailable.selector, dave, address(token), 1_000, 1_001
+            )
+        );
+        vault.settleTaker(zone, dave, false, 0, 0, 1_001, 50);
     }
 
     function test_settleTaker_revertsForNonEnergyTrading() public {
-        _escrow(alice, 0, 1_000);
         _depositVault(carol, USD, 0);
-        ISettlement.Fill[] memory fills = new ISettlement.Fill[](1);
-        fills[0] = ISettlement.Fill({maker: alice, amountWh: 1_000, pricePerKWh: PRICE});
         vm.prank(carol);
         vm.expectRevert(_notTrading(carol));
-        vault.settleTaker(zone, carol, true, fills, 0);
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 50);
         vm.prank(stranger);
         vm.expectRevert(_notTrading(stranger));
-        vault.settleTaker(zone, carol, true, fills, 0);
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 50);
+        vm.expectRevert(_notTrading(address(this))); // nor ADMIN
+        vault.settleTaker(zone, carol, true, 0, 0, 1, 50);
+        assertEq(_balance(carol, address(usd)).available, USD);
+    }
+
+    // ─────────────────────────────────────────────────────────────── settleMaker
+
+    function test_settleMaker_sellingMakerReceivesTheNotional() public {
+        _escrow(alice, 0, 2_000);
+        _depositVault(carol, USD, 0);
+        _settleTaker(zone, carol, true, 1_500, 375_000, 0);
+        uint256 zoneFees = vault.accruedZoneFees(zone);
+
+        vm.recordLogs();
+        vm.expectEmit(address(vault));
+        emit ISettlement.MakerSettled(alice, false, 1_500, 375_000);
+        _settleMaker(alice, false, 1_500, 375_000, 0);
+        assertEq(_vaultLogCount(), 1); // no Unlocked, no TradesSettled
+
+        assertEq(_balance(alice, address(token)).locked, 500);
+        assertEq(_balance(alice, address(token)).available, 0);
+        assertEq(_balance(alice, address(usd)).available, 375_000);
+        assertEq(_balance(alice, address(usd)).locked, 0);
+        assertEq(vault.accruedZoneFees(zone), zoneFees); // makers pay no fee
+        ISettlement.Statement memory s = vault.statement(alice, JUNE_2025);
+        assertEq(s.soldWh, 1_500);
+        assertEq(s.earned, 375_000);
+        assertEq(s.fees, 0);
+        assertEq(s.boughtWh, 0);
+        assertEq(s.paid, 0);
+        assertEq(_unbacked(address(usd), _accounts4()), 0);
+        assertEq(_unbacked(address(token), _accounts4()), 0);
+    }
+
+    function test_settleMaker_buyingMakerReceivesTheCreditsAndUnlocksTheRest() public {
+        _escrow(bob, 10 * USD, 0);
+        _depositVault(dave, 0, 2_000);
+        _settleTaker(zone, dave, false, 2_000, 500_000, 0);
+
+        // bob cancels: the fills and the rest of the escrow settle together
+        vm.expectEmit(address(vault));
+        emit ISettlement.Unlocked(bob, address(usd), 10 * USD - 500_000);
+        vm.expectEmit(address(vault));
+        emit ISettlement.MakerSettled(bob, true, 2_000, 500_000);
+        _settleMaker(bob, true, 2_000, 500_000, 10 * USD - 500_000);
+
+        assertEq(_balance(bob, address(usd)).locked, 0);
+        assertEq(_balance(bob, address(usd)).available, 10 * USD - 500_000);
+        assertEq(_balance(bob, address(token)).available, 2_000);
+        ISettlement.Statement memory s = vault.statement(bob, JUNE_2025);
+        assertEq(s.boughtWh, 2_000);
+        assertEq(s.paid, 500_000);
+        assertEq(s.buyFees, 0);
+        assertEq(s.soldWh, 0);
+        _assertStatementsBalance(JUNE_2025, 2_000, 500_000, 3_500);
+        assertEq(_unbacked(address(usd), _accounts4()), 0);
+        assertEq(_unbacked(address(token), _accounts4()), 0);
+    }
+
+    function test_settleMaker_withoutFillsOnlyUnlocks() public {
+        _escrow(alice, 0, 2_000);
+        vm.recordLogs();
+        vm.expectEmit(address(vault));
+        emit ISettlement.Unlocked(alice, address(token), 2_000);
+        _settleMaker(alice, false, 0, 0, 2_000);
+        assertEq(_vaultLogCount(), 1); // no MakerSettled
+        assertEq(_balance(alice, address(token)).available, 2_000);
+        assertEq(_balance(alice, address(token)).locked, 0);
+        assertEq(vault.statement(alice, JUNE_2025).soldWh, 0);
+        assertEq(_unbacked(address(token), _accounts4()), 0);
+    }
+
+    /// @dev A maker's fills count in the month they settle, not the month its takers traded.
+    function test_settleMaker_recordsTheMonthItSettles() public {
+        _escrow(alice, 0, 2_000);
+        _depositVault(carol, USD, 0);
+        vm.warp(JULY_1_2025 - 1); // 2025-06-30 23:59:59 UTC
+        _settleTaker(zone, carol, true, 1_000, 250_000, 0);
+        vm.warp(JULY_1_2025);
+        _settleMaker(alice, false, 1_000, 250_000, 0);
+
+        assertEq(vault.statement(carol, JUNE_2025).boughtWh, 1_000);
+        assertEq(vault.statement(carol, JUNE_2025).buyFees, 1_750);
+        assertEq(vault.statement(carol, JULY_2025).boughtWh, 0);
+        assertEq(vault.statement(alice, JUNE_2025).soldWh, 0);
+        assertEq(vault.statement(alice, JULY_2025).soldWh, 1_000);
+        assertEq(vault.statement(alice, JULY_2025).earned, 250_000);
+    }
+
+    function test_settleMaker_revertsOnInsufficientLockedOfSellingMaker() public {
+        _escrow(alice, 0, 2_000);
+        vm.startPrank(fakeTrading);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISettlement.SettlementInsufficientLocked.selector, alice, address(token), 2_000, 2_001
+            )
+        );
+        vault.settleMaker(alice, false, 2_001, 500_250, 0);
+        // the unlock comes out of the same escrow
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISettlement.SettlementInsufficientLocked.selector, alice, address(token), 2_000, 2_001
+            )
+        );
+        vault.settleMaker(alice, false, 1_500, 375_000, 501);
+        vm.stopPrank();
+        assertEq(_balance(alice, address(token)).locked, 2_000);
+    }
+
+    function test_settleMaker_revertsOnInsufficientLockedOfBuyingMaker() public {
+        _escrow(bob, 100_000, 0);
+        vm.startPrank(fakeTrading);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISettlement.SettlementInsufficientLocked.selector, bob, address(usd), 100_000, 250_000
+            )
+        );
+        vault.settleMaker(bob, true, 1_000, 250_000, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISettlement.SettlementInsufficientLocked.selector, bob, address(usd), 100_000, 100_001
+            )
+        );
+        vault.settleMaker(bob, true, 400, 100_000, 1);
+        vm.stopPrank();
+        assertEq(_balance(bob, address(usd)).locked, 100_000);
+    }
+
+    function test_settleMaker_revertsOnVolumeWithoutValueAndValueWithoutVolume() public {
+        _escrow(alice, 0, 2_000);
+        _escrow(bob, 100_000, 0);
+        vm.startPrank(fakeTrading);
+        vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
+        vault.settleMaker(alice, false, 1_000, 0, 0); // credits sold for nothing
+        vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
+        vault.settleMaker(bob, true, 0, 50_000, 0); // payment spent on nothing
+        vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
+        vault.settleMaker(alice, false, 0, 1, 0);
+        vm.stopPrank();
+        assertEq(_balance(alice, address(token)).locked, 2_000);
+        assertEq(_balance(bob, address(usd)).locked, 100_000);
+    }
+
+    function test_settleTaker_revertsOnVolumeWithoutValue() public {
+        _depositVault(carol, 10 * USD, 10_000);
+        uint16 gridFeeBps = _gridBps(zone);
+        vm.startPrank(fakeTrading);
+        vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
+        vault.settleTaker(zone, carol, true, 1_000, 0, 0, gridFeeBps);
+        vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
+        vault.settleTaker(zone, carol, false, 1_000, 0, 0, gridFeeBps);
+        vm.stopPrank();
+    }
+
+    function test_settle_revertsOnGridFeeAboveTheCeiling() public {
+        assertEq(vault.MAX_GRID_FEE_BPS(), grid.MAX_GRID_FEE_BPS(), "the vault's ceiling is GridManagement's");
+        _depositVault(carol, 10 * USD, 10_000);
+        _escrow(alice, 0, 2_000);
+        _escrow(bob, 10 * USD, 0);
+        bytes memory tooHigh =
+            abi.encodeWithSelector(ISettlement.SettlementGridFeeTooHigh.selector, uint16(1_001), uint16(1_000));
+        vm.startPrank(fakeTrading);
+        vm.expectRevert(tooHigh);
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 1_001);
+        vm.expectRevert(tooHigh);
+        vault.settleResting(zone, bob, alice, 1_000, 250_000, 0, 1_001);
+        // the ceiling itself is accepted
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 1_000);
+        vm.stopPrank();
+    }
+
+    function test_settleMaker_revertsForNonEnergyTrading() public {
+        _escrow(alice, 0, 2_000);
+        vm.prank(alice); // not even the maker itself
+        vm.expectRevert(_notTrading(alice));
+        vault.settleMaker(alice, false, 0, 0, 2_000);
+        vm.prank(stranger);
+        vm.expectRevert(_notTrading(stranger));
+        vault.settleMaker(alice, false, 1_000, 250_000, 0);
+        vm.expectRevert(_notTrading(address(this))); // nor ADMIN
+        vault.settleMaker(alice, false, 0, 0, 1);
+        assertEq(_balance(alice, address(token)).locked, 2_000);
+    }
+
+    function test_settleMaker_worksWhilePausedAndHalted() public {
+        _escrow(alice, 0, 2_000);
+        vm.prank(guardian);
+        grid.pause();
+        vm.prank(gridOperator);
+        grid.haltZone(zone, "storm");
+        _settleMaker(alice, false, 0, 0, 2_000);
+        assertEq(_balance(alice, address(token)).available, 2_000);
     }
 
     // ─────────────────────────────────────────────────────────────── settleResting
@@ -945,11 +1203,12 @@ contract SettlementTest is SettlementFixture {
         assertEq(_balance(bob, address(usd)).locked, 10 * USD - 500_000 - USD);
         assertEq(_balance(bob, address(usd)).available, USD);
         assertEq(vault.accruedZoneFees(zone), 2_500);
-        assertEq(vault.accruedProtocolFees(), 1_000);
+        assertEq(vault.accruedProtocolFees(zone), 1_000);
 
         ISettlement.Statement memory buyer = vault.statement(bob, JUNE_2025);
         assertEq(buyer.boughtWh, 2_000);
         assertEq(buyer.paid, 500_000);
+        assertEq(buyer.buyFees, 0); // the seller pays a resting match's fees
         assertEq(buyer.soldWh, 0);
         assertEq(buyer.earned, 0);
         ISettlement.Statement memory seller = vault.statement(alice, JUNE_2025);
@@ -962,41 +1221,33 @@ contract SettlementTest is SettlementFixture {
         assertEq(_unbacked(address(token), _accounts4()), 0);
     }
 
-    /// @dev Peak is [17:00, 21:00) UTC at 150 bps, off-peak 50 bps; protocol 20 bps on top.
-    function test_settleResting_gridFeeFollowsPeakWindow() public {
-        _escrow(alice, 0, 5_000);
+    /// @dev The vault charges the rate it is given, whatever the zone's schedule says at the time.
+    function test_settleResting_chargesThePassedGridFee() public {
+        _escrow(alice, 0, 6_000);
         _escrow(bob, 2 * USD, 0);
-        uint256[5] memory times = [PEAK_START - 1, PEAK_START, PEAK_END - 1, PEAK_END, JUNE_15_2025];
-        uint16[5] memory gridBps = [uint16(50), 150, 150, 50, 50];
+        vm.warp(PEAK_START); // GridManagement: 150 bps
+        uint16[5] memory gridBps = [uint16(0), 50, 150, 300, grid.MAX_GRID_FEE_BPS()];
         uint256 expectedZoneFees;
-        for (uint256 i; i < times.length; ++i) {
-            vm.warp(times[i]);
+        vm.startPrank(fakeTrading);
+        for (uint256 i; i < gridBps.length; ++i) {
             // 1 kWh at 0.25 USD: total fee ceil(250_000 × (grid + 20) / 10_000), protocol 500
             (uint256 gridFee,) = _expectedFees(250_000, gridBps[i], PROTOCOL_FEE_BPS);
             vm.expectEmit(address(vault));
             emit ISettlement.TradesSettled(zone, gridBps[i], PROTOCOL_FEE_BPS, 250_000, gridFee, 500);
-            ISettlement.TradeAmounts memory amounts = _settleResting(zone, bob, alice, 1_000, PRICE, 0);
+            ISettlement.TradeAmounts memory amounts =
+                vault.settleResting(zone, bob, alice, 1_000, PRICE, 0, gridBps[i]);
             assertEq(amounts.gridFee, gridFee);
-            assertEq(amounts.gridFee, gridBps[i] == 150 ? 3_750 : 1_250);
+            assertEq(amounts.gridFee, uint256(gridBps[i]) * 25); // 250_000 × bps / 10_000
             assertEq(amounts.protocolFee, 500);
             expectedZoneFees += gridFee;
         }
+        // GridManagement is not consulted: a zone it does not know settles too
+        vault.settleResting(999, bob, alice, 1, 1_000, 0, 50);
+        vm.stopPrank();
         assertEq(vault.accruedZoneFees(zone), expectedZoneFees);
-        assertEq(vault.accruedProtocolFees(), 2_500);
-    }
-
-    /// @dev Zone 2's peak window wraps midnight: [22:00, 02:00) at 300 bps, else 100 bps.
-    function test_settleResting_gridFeeFollowsWrappingPeakWindow() public {
-        _escrow(alice, 0, 4_000);
-        _escrow(bob, 2 * USD, 0);
-        vm.warp(JUNE_15_2025 + 22 hours);
-        assertEq(_settleResting(zone2, bob, alice, 1_000, PRICE, 0).gridFee, 7_500); // 320 bps − 500 protocol
-        vm.warp(JUNE_15_2025 + 1 days + 2 hours - 1);
-        assertEq(_settleResting(zone2, bob, alice, 1_000, PRICE, 0).gridFee, 7_500);
-        vm.warp(JUNE_15_2025 + 1 days + 2 hours);
-        assertEq(_settleResting(zone2, bob, alice, 1_000, PRICE, 0).gridFee, 2_500); // 120 bps − 500
-        assertEq(vault.accruedZoneFees(zone2), 17_500);
-        assertEq(vault.accruedZoneFees(zone), 0);
+        assertEq(vault.accruedProtocolFees(zone), 2_500);
+        assertEq(vault.accruedZoneFees(999), 1);
+        assertEq(vault.statement(alice, JUNE_2025).fees, expectedZoneFees + 2_500 + 1);
     }
 
     function test_settleResting_dustFeeRoundsToTheFeeSide() public {
@@ -1020,21 +1271,21 @@ contract SettlementTest is SettlementFixture {
         amounts = _settleResting(zone, bob, alice, 1_000, PRICE, 0);
         assertEq(amounts.protocolFee, 12_500);
         assertEq(amounts.gridFee, 1_250);
-        assertEq(vault.accruedProtocolFees(), 12_500);
+        assertEq(vault.accruedProtocolFees(zone), 12_500);
     }
 
     function test_settleResting_revertsOnZeroAmount() public {
         _restingPair();
         vm.prank(fakeTrading);
         vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
-        vault.settleResting(zone, bob, alice, 0, PRICE, 0);
+        vault.settleResting(zone, bob, alice, 0, PRICE, 0, 50);
     }
 
     function test_settleResting_revertsOnZeroPrice() public {
         _restingPair();
         vm.prank(fakeTrading);
         vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
-        vault.settleResting(zone, bob, alice, 1_000, 0, 0);
+        vault.settleResting(zone, bob, alice, 1_000, 0, 0, 50);
     }
 
     function test_settleResting_revertsOnInsufficientSellerEscrow() public {
@@ -1045,7 +1296,7 @@ contract SettlementTest is SettlementFixture {
                 ISettlement.SettlementInsufficientLocked.selector, alice, address(token), 2_000, 2_001
             )
         );
-        vault.settleResting(zone, bob, alice, 2_001, PRICE, 0);
+        vault.settleResting(zone, bob, alice, 2_001, PRICE, 0, 50);
     }
 
     function test_settleResting_revertsOnInsufficientBuyerEscrow() public {
@@ -1056,14 +1307,14 @@ contract SettlementTest is SettlementFixture {
                 ISettlement.SettlementInsufficientLocked.selector, bob, address(usd), 10 * USD, 20 * USD
             )
         );
-        vault.settleResting(zone, bob, alice, 2_000, uint128(10 * USD), 0); // 20 USD notional
+        vault.settleResting(zone, bob, alice, 2_000, uint128(10 * USD), 0, 50); // 20 USD notional
         // the refund comes out of the same escrow
         vm.expectRevert(
             abi.encodeWithSelector(
                 ISettlement.SettlementInsufficientLocked.selector, bob, address(usd), 10 * USD, 10 * USD + 1
             )
         );
-        vault.settleResting(zone, bob, alice, 2_000, PRICE, 10 * USD - 500_000 + 1);
+        vault.settleResting(zone, bob, alice, 2_000, PRICE, 10 * USD - 500_000 + 1, 50);
         vm.stopPrank();
     }
 
@@ -1071,9 +1322,9 @@ contract SettlementTest is SettlementFixture {
         _restingPair();
         vm.prank(bob);
         vm.expectRevert(_notTrading(bob));
-        vault.settleResting(zone, bob, alice, 1_000, PRICE, 0);
+        vault.settleResting(zone, bob, alice, 1_000, PRICE, 0, 50);
         vm.expectRevert(_notTrading(address(this)));
-        vault.settleResting(zone, bob, alice, 1_000, PRICE, 0);
+        vault.settleResting(zone, bob, alice, 1_000, PRICE, 0, 50);
     }
 
     // ─────────────────────────────────────────────────────────────── statements
@@ -1117,21 +1368,17 @@ contract SettlementTest is SettlementFixture {
     }
 
     function test_statement_separatesBothSidesOfOneAccount() public {
-        // carol buys as a taker, then sells as a taker in the same month
-        _escrow(alice, 0, 1_000);
-        _escrow(bob, USD, 0);
+        // carol buys as a taker, sells as a taker, and settles a resting buy as a maker, all in one month
+        _escrow(carol, 500_000, 0);
         _depositVault(carol, USD, 0);
-        ISettlement.Fill[] memory fills = new ISettlement.Fill[](1);
-        fills[0] = ISettlement.Fill({maker: alice, amountWh: 1_000, pricePerKWh: PRICE});
-        vm.prank(fakeTrading);
-        vault.settleTaker(zone, carol, true, fills, 0);
-        fills[0] = ISettlement.Fill({maker: bob, amountWh: 1_000, pricePerKWh: 300_000});
-        vm.prank(fakeTrading);
-        vault.settleTaker(zone, carol, false, fills, 0);
+        _settleTaker(zone, carol, true, 1_000, 250_000, 0); // fees 1_750 on top
+        _settleTaker(zone, carol, false, 1_000, 300_000, 0); // fees 2_100 out
+        _settleMaker(carol, true, 2_000, 500_000, 0);
 
         ISettlement.Statement memory s = vault.statement(carol, JUNE_2025);
-        assertEq(s.boughtWh, 1_000);
-        assertEq(s.paid, 250_000);
+        assertEq(s.boughtWh, 3_000);
+        assertEq(s.paid, 750_000);
+        assertEq(s.buyFees, 1_750);
         assertEq(s.soldWh, 1_000);
         assertEq(s.fees, 2_100);
         assertEq(s.earned, 297_900);
@@ -1149,7 +1396,7 @@ contract SettlementTest is SettlementFixture {
         assertEq(usd.balanceOf(treasury), 2_500);
         assertEq(usd.balanceOf(stranger), 0);
         assertEq(vault.accruedZoneFees(zone), 0);
-        assertEq(vault.accruedProtocolFees(), 1_000); // untouched
+        assertEq(vault.accruedProtocolFees(zone), 1_000); // untouched
     }
 
     function test_sweepZoneFees_paysTheCurrentTreasury() public {
@@ -1164,17 +1411,19 @@ contract SettlementTest is SettlementFixture {
     function test_sweepZoneFees_keepsZonesApart() public {
         _escrow(alice, 0, 2_000);
         _escrow(bob, 2 * USD, 0);
+        _depositVault(carol, USD, 0);
         _settleResting(zone, bob, alice, 1_000, PRICE, 0); // grid 1_250
         _settleResting(zone2, bob, alice, 1_000, PRICE, 0); // off-peak 100 bps: grid 2_500
+        _settleTaker(zone2, carol, true, 1_000, 250_000, 0); // grid 2_500 more
         assertEq(vault.accruedZoneFees(zone), 1_250);
-        assertEq(vault.accruedZoneFees(zone2), 2_500);
+        assertEq(vault.accruedZoneFees(zone2), 5_000);
         vault.sweepZoneFees(zone2);
-        assertEq(usd.balanceOf(zone2Treasury), 2_500);
+        assertEq(usd.balanceOf(zone2Treasury), 5_000);
         assertEq(usd.balanceOf(treasury), 0);
         assertEq(vault.accruedZoneFees(zone), 1_250);
         vault.sweepZoneFees(zone);
         assertEq(usd.balanceOf(treasury), 1_250);
-        assertEq(_unbacked(address(usd), _accounts4()), 0);
+        assertEq(_unbacked(address(usd), _accounts4()), 250_000); // carol's makers have yet to settle
     }
 
     function test_sweepZoneFees_revertsWhenNothingAccrued() public {
@@ -1185,32 +1434,61 @@ contract SettlementTest is SettlementFixture {
         vault.sweepZoneFees(zone);
         vm.expectRevert(ISettlement.SettlementNoFeesAccrued.selector);
         vault.sweepZoneFees(zone); // swept once only
+        vm.expectRevert(ISettlement.SettlementNoFeesAccrued.selector);
+        vault.sweepZoneFees(zone2); // nor from another zone
     }
 
     function test_sweepProtocolFees_paysTheProtocolTreasury() public {
         _restingPair();
         _settleResting(zone, bob, alice, 2_000, PRICE, 0);
         vm.expectEmit(address(vault));
-        emit ISettlement.ProtocolFeesSwept(protocolTreasury, 1_000);
+        emit ISettlement.ProtocolFeesSwept(zone, protocolTreasury, 1_000);
         vm.prank(stranger);
-        assertEq(vault.sweepProtocolFees(), 1_000);
+        assertEq(vault.sweepProtocolFees(zone), 1_000);
         assertEq(usd.balanceOf(protocolTreasury), 1_000);
-        assertEq(vault.accruedProtocolFees(), 0);
+        assertEq(vault.accruedProtocolFees(zone), 0);
         assertEq(vault.accruedZoneFees(zone), 2_500); // untouched
+    }
+
+    function test_sweepProtocolFees_accruesAndSweepsPerZone() public {
+        _escrow(alice, 0, 3_000);
+        _escrow(bob, 2 * USD, 0);
+        _depositVault(carol, USD, 0);
+        _settleResting(zone, bob, alice, 1_000, PRICE, 0); // protocol 500
+        _settleResting(zone2, bob, alice, 2_000, PRICE, 0); // protocol 1_000
+        _settleTaker(zone2, carol, true, 1_000, 250_000, 0); // protocol 500
+        assertEq(vault.accruedProtocolFees(zone), 500);
+        assertEq(vault.accruedProtocolFees(zone2), 1_500);
+
+        vm.expectEmit(address(vault));
+        emit ISettlement.ProtocolFeesSwept(zone2, protocolTreasury, 1_500);
+        assertEq(vault.sweepProtocolFees(zone2), 1_500);
+        assertEq(usd.balanceOf(protocolTreasury), 1_500);
+        assertEq(vault.accruedProtocolFees(zone2), 0);
+        assertEq(vault.accruedProtocolFees(zone), 500); // untouched
+        assertEq(vault.accruedZoneFees(zone2), 7_500); // untouched: 2_500 + 5_000
+        vm.expectRevert(ISettlement.SettlementNoFeesAccrued.selector);
+        vault.sweepProtocolFees(zone2);
+        assertEq(vault.sweepProtocolFees(zone), 500);
+        assertEq(usd.balanceOf(protocolTreasury), 2_000);
     }
 
     function test_sweepProtocolFees_paysTheCurrentTreasury() public {
         _restingPair();
         _settleResting(zone, bob, alice, 2_000, PRICE, 0);
         vault.setProtocolTreasury(carol);
-        vault.sweepProtocolFees();
+        vault.sweepProtocolFees(zone);
         assertEq(usd.balanceOf(carol), 1_000);
         assertEq(usd.balanceOf(protocolTreasury), 0);
     }
 
     function test_sweepProtocolFees_revertsWhenNothingAccrued() public {
         vm.expectRevert(ISettlement.SettlementNoFeesAccrued.selector);
-        vault.sweepProtocolFees();
+        vault.sweepProtocolFees(zone);
+        _restingPair();
+        _settleResting(zone2, bob, alice, 1_000, PRICE, 0);
+        vm.expectRevert(ISettlement.SettlementNoFeesAccrued.selector);
+        vault.sweepProtocolFees(zone); // zone2's fees are not zone's
     }
 
     function test_sweeps_workWhilePausedAndHalted() public {
@@ -1221,7 +1499,7 @@ contract SettlementTest is SettlementFixture {
         vm.prank(gridOperator);
         grid.haltZone(zone, "storm");
         vault.sweepZoneFees(zone);
-        vault.sweepProtocolFees();
+        vault.sweepProtocolFees(zone);
         assertEq(usd.balanceOf(treasury) + usd.balanceOf(protocolTreasury), 3_500);
     }
 
@@ -1260,7 +1538,11 @@ contract SettlementTest is SettlementFixture {
         vm.expectRevert(_notTrading(stranger));
         fresh.lock(alice, address(usd), 0);
         vm.expectRevert(_notTrading(stranger));
-        fresh.settleResting(zone, alice, bob, 1, 1, 0);
+        fresh.settleResting(zone, alice, bob, 1, 1, 0, 0);
+        vm.expectRevert(_notTrading(stranger));
+        fresh.settleTaker(zone, alice, true, 0, 0, 0, 0);
+        vm.expectRevert(_notTrading(stranger));
+        fresh.settleMaker(alice, true, 0, 0, 0);
         vm.stopPrank();
     }
 
@@ -1307,19 +1589,6 @@ contract SettlementTest is SettlementFixture {
 
     // ─────────────────────────────────────────────────────────────── fuzz
 
-    function _setFlatGridFee(uint32 zone_, uint16 gridFeeBps) internal {
-        // peakStartHour == peakEndHour: the peak window is empty, so the off-peak rate applies all day
-        grid.setFeeSchedule(
-            zone_,
-            IGridManagement.FeeSchedule({
-                peakFeeBps: gridFeeBps,
-                offPeakFeeBps: gridFeeBps,
-                peakStartHour: 0,
-                peakEndHour: 0
-            })
-        );
-    }
-
     /// @dev The buyer pays exactly what the seller nets plus both fees; fees round up but stay within the
     /// notional; the protocol's share rounds down.
     function testFuzz_settleResting_roundingNeverCreatesValue(
@@ -1334,154 +1603,268 @@ contract SettlementTest is SettlementFixture {
         gridFeeBps = uint16(bound(gridFeeBps, 0, grid.MAX_GRID_FEE_BPS()));
         protocolFeeBps = uint16(bound(protocolFeeBps, 0, vault.MAX_PROTOCOL_FEE_BPS()));
         refund = bound(refund, 0, 1e12);
-        _setFlatGridFee(zone, gridFeeBps);
         vault.setProtocolFee(protocolFeeBps);
 
         uint256 notional = vault.notionalOf(amountWh, pricePerKWh);
         _escrow(alice, 0, amountWh);
         _escrow(bob, notional + refund, 0);
-        ISettlement.TradeAmounts memory a = _settleResting(zone, bob, alice, amountWh, pricePerKWh, refund);
+        vm.prank(fakeTrading);
+        ISettlement.TradeAmounts memory a =
+            vault.settleResting(zone, bob, alice, amountWh, pricePerKWh, refund, gridFeeBps);
 
         uint256 exact = uint256(amountWh) * pricePerKWh; // × 1000
         assertEq(a.notional, notional);
         assertGe(a.notional * 1_000, exact, "buyer pays at least the exact price");
         assertLt(a.notional * 1_000, exact + 1_000, "by less than one base unit");
-        uint256 fees = a.gridFee + a.protocolFee;
-        uint256 feeBps = uint256(gridFeeBps) + protocolFeeBps;
-        assertLe(fees, a.notional, "fees within the notional");
-        assertGe(fees * 10_000, a.notional * feeBps, "total fee rounds up");
-        if (fees != 0) assertLt((fees - 1) * 10_000, a.notional * feeBps, "by less than one base unit");
-        assertLe(a.protocolFee * 10_000, a.notional * protocolFeeBps, "protocol share rounds down");
-        assertGt((a.protocolFee + 1) * 10_000, a.notional * protocolFeeBps, "by less than one base unit");
+        _assertFeeRounding(a, gridFeeBps, protocolFeeBps);
+        assertLe(a.gridFee + a.protocolFee, a.notional, "fees within the notional");
 
         // Conservation: every base unit the buyer paid landed exactly once.
         uint256 sellerNet = _balance(alice, address(usd)).available;
         assertEq(sellerNet + a.gridFee + a.protocolFee, notional, "buyer pays seller net + grid + protocol");
         assertEq(vault.accruedZoneFees(zone), a.gridFee);
-        assertEq(vault.accruedProtocolFees(), a.protocolFee);
+        assertEq(vault.accruedProtocolFees(zone), a.protocolFee);
         assertEq(_balance(bob, address(usd)).available, refund);
         assertEq(_balance(bob, address(usd)).locked, 0);
         assertEq(_balance(bob, address(token)).available, amountWh);
         assertEq(_balance(alice, address(token)).locked, 0);
         assertEq(usd.balanceOf(address(vault)), notional + refund);
         assertEq(vault.statement(bob, JUNE_2025).paid, notional);
+        assertEq(vault.statement(bob, JUNE_2025).buyFees, 0);
         assertEq(vault.statement(alice, JUNE_2025).earned + vault.statement(alice, JUNE_2025).fees, notional);
     }
 
-    /// @dev What a set of fills should move, computed independently of the vault.
+    /// @dev The fee split ISettlement specifies, checked by its rounding bounds and against `_expectedFees`.
+    function _assertFeeRounding(ISettlement.TradeAmounts memory a, uint256 gridFeeBps, uint256 protocolFeeBps)
+        internal
+        pure
+    {
+        (uint256 gridFee, uint256 protocolFee) = _expectedFees(a.notional, gridFeeBps, protocolFeeBps);
+        assertEq(a.gridFee, gridFee, "grid fee");
+        assertEq(a.protocolFee, protocolFee, "protocol fee");
+        uint256 fees = a.gridFee + a.protocolFee;
+        uint256 feeBps = gridFeeBps + protocolFeeBps;
+        assertGe(fees * 10_000, a.notional * feeBps, "total fee rounds up");
+        if (fees != 0) assertLt((fees - 1) * 10_000, a.notional * feeBps, "by less than one base unit");
+        assertLe(a.protocolFee * 10_000, a.notional * protocolFeeBps, "protocol share rounds down");
+        assertGt((a.protocolFee + 1) * 10_000, a.notional * protocolFeeBps, "by less than one base unit");
+    }
+
+    /// @dev One taker settlement for the fee-math fuzz, with the fees ISettlement specifies.
+    struct FeeCase {
+        bool takerBuys;
+        uint256 amountWh;
+        uint256 notional;
+        uint16 gridFeeBps;
+        uint16 protocolFeeBps;
+        uint256 takerLock;
+        uint256 spare;
+        uint256 gridFee;
+        uint256 protocolFee;
+    }
+
+    /// @dev A taker's fee math: a buyer pays notional + fees, a seller gets notional − fees, the fees split
+    /// exactly into the zone's and the protocol's; once its maker settles, nothing was created or lost.
+    function testFuzz_settleTaker_feeMath(
+        bool takerBuys,
+        uint256 amountWh,
+        uint256 notional,
+        uint16 gridFeeBps,
+        uint16 protocolFeeBps,
+        uint256 takerLock,
+        uint256 spare
+    ) public {
+        FeeCase memory c;
+        c.takerBuys = takerBuys;
+        c.amountWh = bound(amountWh, 1, type(uint32).max); // EnergyTrading's MAX_AMOUNT_WH
+        c.notional = bound(notional, 1, 1e18); // up to a trillion USD
+        c.gridFeeBps = uint16(bound(gridFeeBps, 0, grid.MAX_GRID_FEE_BPS()));
+        c.protocolFeeBps = uint16(bound(protocolFeeBps, 0, vault.MAX_PROTOCOL_FEE_BPS()));
+        c.takerLock = bound(takerLock, 0, 1e18);
+        c.spare = bound(spare, 0, 1e18);
+        (c.gridFee, c.protocolFee) = _expectedFees(c.notional, c.gridFeeBps, c.protocolFeeBps);
+        vault.setProtocolFee(c.protocolFeeBps);
+        uint256 fees = c.gridFee + c.protocolFee;
+
+        // alice is the maker: her escrow holds what she gives
+        if (c.takerBuys) {
+            _escrow(alice, 0, c.amountWh);
+            _depositVault(carol, c.notional + fees + c.takerLock + c.spare, 0);
+        } else {
+            _escrow(alice, c.notional, 0);
+            _depositVault(carol, 0, c.amountWh + c.takerLock + c.spare);
+        }
+        uint256 vaultUsd = usd.balanceOf(address(vault));
+        uint256 vaultWh = token.balanceOf(address(vault));
+
+        vm.expectEmit(address(vault));
+        emit ISettlement.TradesSettled(zone, c.gridFeeBps, c.protocolFeeBps, c.notional, c.gridFee, c.protocolFee);
+        vm.prank(fakeTrading);
+        ISettlement.TradeAmounts memory a =
+            vault.settleTaker(zone, carol, c.takerBuys, c.amountWh, c.notional, c.takerLock, c.gridFeeBps);
+
+        assertEq(a.notional, c.notional);
+        _assertFeeRounding(a, c.gridFeeBps, c.protocolFeeBps);
+        assertEq(vault.accruedZoneFees(zone), c.gridFee);
+        assertEq(vault.accruedProtocolFees(zone), c.protocolFee);
+        assertEq(usd.balanceOf(address(vault)), vaultUsd, "nothing leaves the vault");
+        assertEq(token.balanceOf(address(vault)), vaultWh);
+        _assertTakerSide(c);
+
+        _settleMaker(alice, !c.takerBuys, c.amountWh, c.notional, 0);
+        assertEq(_balance(alice, address(usd)).locked + _balance(alice, address(token)).locked, 0);
+        if (c.takerBuys) assertEq(_balance(alice, address(usd)).available, c.notional, "maker gets the notional");
+        else assertEq(_balance(alice, address(token)).available, c.amountWh, "maker gets the credits");
+        _assertStatementsBalance(JUNE_2025, c.amountWh, c.notional, fees);
+        assertEq(_unbacked(address(usd), _accounts4()), 0);
+        assertEq(_unbacked(address(token), _accounts4()), 0);
+    }
+
+    /// @dev The taker's balances and statement after its fee-math settlement, before its maker settles.
+    function _assertTakerSide(FeeCase memory c) internal view {
+        uint256 fees = c.gridFee + c.protocolFee;
+        ISettlement.Statement memory s = vault.statement(carol, JUNE_2025);
+        if (c.takerBuys) {
+            assertEq(_balance(carol, address(usd)).available, c.spare, "buyer pays notional + fees");
+            assertEq(_balance(carol, address(usd)).locked, c.takerLock);
+            assertEq(_balance(carol, address(token)).available, c.amountWh);
+            assertEq(s.boughtWh, c.amountWh);
+            assertEq(s.paid, c.notional);
+            assertEq(s.buyFees, fees);
+            assertEq(uint256(s.soldWh) + s.earned + s.fees, 0);
+            // the taker's payment less the fees waits for the maker
+            assertEq(_unbacked(address(usd), _accounts4()), int256(c.notional));
+            assertEq(_unbacked(address(token), _accounts4()), -int256(c.amountWh));
+        } else {
+            assertEq(_balance(carol, address(token)).available, c.spare, "seller delivers the credits");
+            assertEq(_balance(carol, address(token)).locked, c.takerLock);
+            assertEq(_balance(carol, address(usd)).available, c.notional - fees, "seller gets notional - fees");
+            assertEq(s.soldWh, c.amountWh);
+            assertEq(s.earned, c.notional - fees);
+            assertEq(s.fees, fees);
+            assertEq(uint256(s.boughtWh) + s.paid + s.buyFees, 0);
+            assertEq(_unbacked(address(usd), _accounts4()), -int256(c.notional));
+            assertEq(_unbacked(address(token), _accounts4()), int256(c.amountWh));
+        }
+    }
+
+    /// @dev What a taker's fills against 3 makers should move, computed independently of the vault.
     struct TakerCase {
-        ISettlement.Fill[] fills;
         address[3] makers;
         uint256[3] makerWh;
         uint256[3] makerNotional;
-        uint256[3] makerNet;
         uint256 totalWh;
         uint256 totalNotional;
-        uint256 totalGrid;
-        uint256 totalProtocol;
+        uint256 gridFee;
+        uint256 protocolFee;
     }
 
+    /// @dev Up to 8 fills on EnergyTrading's price grid (multiples of 1000 per kWh, so notionals are exact);
+    /// the fees are charged once on the total.
     function _draftTakerCase(uint256 seed, uint256 fillCount, uint16 gridFeeBps, uint16 protocolFeeBps)
         internal
         view
         returns (TakerCase memory c)
     {
         c.makers = [alice, bob, dave];
-        c.fills = new ISettlement.Fill[](fillCount);
         for (uint256 i; i < fillCount; ++i) {
             uint256 r = uint256(keccak256(abi.encode(seed, i)));
             uint256 m = r % 3;
-            uint64 amountWh = uint64(_bound(r >> 8, 1, 1e9));
-            uint128 price = uint128(_bound(r >> 96, 1, 1e9));
-            c.fills[i] = ISettlement.Fill({maker: c.makers[m], amountWh: amountWh, pricePerKWh: price});
-            uint256 notional = Math.mulDiv(amountWh, price, 1_000, Math.Rounding.Ceil);
-            (uint256 gridFee, uint256 protocolFee) = _expectedFees(notional, gridFeeBps, protocolFeeBps);
+            uint256 amountWh = _bound(r >> 8, 1, 1e9);
+            uint256 notional = amountWh * _bound(r >> 96, 1, type(uint16).max); // tick × 1000 per kWh
             c.makerWh[m] += amountWh;
             c.makerNotional[m] += notional;
-            c.makerNet[m] += notional - gridFee - protocolFee;
             c.totalWh += amountWh;
             c.totalNotional += notional;
-            c.totalGrid += gridFee;
-            c.totalProtocol += protocolFee;
         }
+        (c.gridFee, c.protocolFee) = _expectedFees(c.totalNotional, gridFeeBps, protocolFeeBps);
     }
 
-    /// @dev A taker against up to 8 random fills of 3 makers, either side, random rates and resting lock:
-    /// every balance moves by exactly what the fills say and the vault stays fully backed.
+    /// @dev A taker against up to 8 random fills of 3 makers, either side, random rates and resting lock, then
+    /// the makers settle (some cancelling with a refund): every balance moves by exactly what the fills say and
+    /// the vault stays fully backed.
     function testFuzz_settleTaker_conservesBalances(
         uint256 seed,
         bool takerBuys,
         uint8 fillCount,
         uint16 gridFeeBps,
         uint16 protocolFeeBps,
-        uint256 takerLock
+        uint256 takerLock,
+        uint256 makerSpare
     ) public {
         fillCount = uint8(bound(fillCount, 1, 8));
         gridFeeBps = uint16(bound(gridFeeBps, 0, grid.MAX_GRID_FEE_BPS()));
         protocolFeeBps = uint16(bound(protocolFeeBps, 0, vault.MAX_PROTOCOL_FEE_BPS()));
         takerLock = bound(takerLock, 0, 1e12);
-        _setFlatGridFee(zone, gridFeeBps);
+        makerSpare = bound(makerSpare, 0, 1e12);
         vault.setProtocolFee(protocolFeeBps);
         TakerCase memory c = _draftTakerCase(seed, fillCount, gridFeeBps, protocolFeeBps);
+        uint256 fees = c.gridFee + c.protocolFee;
 
-        // escrows exactly as EnergyTrading would have left them
+        // escrows as EnergyTrading would have left them, each with some left resting
         for (uint256 m; m < 3; ++m) {
-            if (takerBuys) _escrow(c.makers[m], 0, c.makerWh[m]);
-            else _escrow(c.makers[m], c.makerNotional[m], 0);
+            if (takerBuys) _escrow(c.makers[m], 0, c.makerWh[m] + makerSpare);
+            else _escrow(c.makers[m], c.makerNotional[m] + makerSpare, 0);
         }
-        if (takerBuys) _depositVault(carol, c.totalNotional + takerLock, 0);
+        if (takerBuys) _depositVault(carol, c.totalNotional + fees + takerLock, 0);
         else _depositVault(carol, 0, c.totalWh + takerLock);
 
         vm.prank(fakeTrading);
-        ISettlement.TradeAmounts memory a = vault.settleTaker(zone, carol, takerBuys, c.fills, takerLock);
-
+        ISettlement.TradeAmounts memory a =
+            vault.settleTaker(zone, carol, takerBuys, c.totalWh, c.totalNotional, takerLock, gridFeeBps);
         assertEq(a.notional, c.totalNotional);
-        assertEq(a.gridFee, c.totalGrid);
-        assertEq(a.protocolFee, c.totalProtocol);
-        assertLe(a.gridFee + a.protocolFee, a.notional);
-        assertEq(vault.accruedZoneFees(zone), c.totalGrid);
-        assertEq(vault.accruedProtocolFees(), c.totalProtocol);
+        assertEq(a.gridFee, c.gridFee);
+        assertEq(a.protocolFee, c.protocolFee);
+        assertEq(vault.accruedZoneFees(zone), c.gridFee);
+        assertEq(vault.accruedProtocolFees(zone), c.protocolFee);
 
         address gives = takerBuys ? address(usd) : address(token);
-        assertEq(_balance(carol, gives).available, 0, "taker gave exactly the fills");
+        assertEq(_balance(carol, gives).available, 0, "taker gave exactly the fills and the fees");
         assertEq(_balance(carol, gives).locked, takerLock, "the rest rests");
-        if (takerBuys) {
-            assertEq(_balance(carol, address(token)).available, c.totalWh);
-        } else {
-            assertEq(_balance(carol, address(usd)).available, c.totalNotional - c.totalGrid - c.totalProtocol);
-        }
-        for (uint256 m; m < 3; ++m) {
-            if (takerBuys) {
-                assertEq(_balance(c.makers[m], address(token)).locked, 0);
-                assertEq(_balance(c.makers[m], address(usd)).available, c.makerNet[m]);
-            } else {
-                assertEq(_balance(c.makers[m], address(usd)).locked, 0);
-                assertEq(_balance(c.makers[m], address(token)).available, c.makerWh[m]);
-            }
-        }
-        _assertStatementsBalance(JUNE_2025, c.totalWh, c.totalNotional);
+        if (takerBuys) assertEq(_balance(carol, address(token)).available, c.totalWh);
+        else assertEq(_balance(carol, address(usd)).available, c.totalNotional - fees);
+
+        _settleMakersOf(c, takerBuys, makerSpare);
+        _assertStatementsBalance(JUNE_2025, c.totalWh, c.totalNotional, fees);
         assertEq(_unbacked(address(usd), _accounts4()), 0);
         assertEq(_unbacked(address(token), _accounts4()), 0);
     }
 
-    /// @dev Over all accounts in `month`: bought == sold == `wh`, paid == earned + fees == `notional`.
-    function _assertStatementsBalance(uint32 month, uint256 wh, uint256 notional) internal view {
+    /// @dev The makers of a TakerCase settle their fills; the first one also cancels the rest of its order.
+    function _settleMakersOf(TakerCase memory c, bool takerBuys, uint256 makerSpare) internal {
+        address makerGave = takerBuys ? address(token) : address(usd);
+        for (uint256 m; m < 3; ++m) {
+            uint256 unlockAmount = m == 0 ? makerSpare : 0;
+            _settleMaker(c.makers[m], !takerBuys, c.makerWh[m], c.makerNotional[m], unlockAmount);
+            assertEq(_balance(c.makers[m], makerGave).locked, makerSpare - unlockAmount);
+            assertEq(_balance(c.makers[m], makerGave).available, unlockAmount);
+            if (takerBuys) assertEq(_balance(c.makers[m], address(usd)).available, c.makerNotional[m]);
+            else assertEq(_balance(c.makers[m], address(token)).available, c.makerWh[m]);
+        }
+    }
+
+    /// @dev Over all accounts in `month`: bought == sold == `wh`, paid == earned + seller fees == `notional`,
+    /// and the fees both sides paid == `fees`.
+    function _assertStatementsBalance(uint32 month, uint256 wh, uint256 notional, uint256 fees) internal view {
         address[] memory accounts = _accounts4();
         uint256 sumBought;
         uint256 sumSold;
         uint256 sumPaid;
         uint256 sumEarnedAndFees;
+        uint256 sumFees;
         for (uint256 i; i < accounts.length; ++i) {
             ISettlement.Statement memory s = vault.statement(accounts[i], month);
             sumBought += s.boughtWh;
             sumSold += s.soldWh;
             sumPaid += s.paid;
             sumEarnedAndFees += uint256(s.earned) + s.fees;
+            sumFees += uint256(s.fees) + s.buyFees;
         }
         assertEq(sumBought, wh, "bought");
         assertEq(sumSold, wh, "sold");
         assertEq(sumPaid, notional, "paid");
         assertEq(sumEarnedAndFees, notional, "earned + fees");
+        assertEq(sumFees, fees, "fees");
     }
 
     /// @dev Deposits and withdrawals of random amounts by random owners never touch anyone else's balance.
@@ -1556,7 +1939,7 @@ contract SettlementReentrancyTest is SettlementFixture {
 
     function _accrueFees() internal {
         vm.prank(address(evil));
-        evilVault.settleResting(zone, bob, alice, 1_000, PRICE, 0);
+        evilVault.settleResting(zone, bob, alice, 1_000, PRICE, 0, OFF_PEAK_BPS);
     }
 
     function _assertEveryReentryRefused(uint256 expectedAttempts) internal view {
@@ -1574,7 +1957,7 @@ contract SettlementReentrancyTest is SettlementFixture {
 
     function _assertBooksBalance() internal view {
         address[3] memory accounts = [alice, bob, address(evil)];
-        uint256 owedUsd = evilVault.accruedZoneFees(zone) + evilVault.accruedProtocolFees();
+        uint256 owedUsd = evilVault.accruedZoneFees(zone) + evilVault.accruedProtocolFees(zone);
         uint256 owedWh;
         for (uint256 i; i < accounts.length; ++i) {
             ISettlement.Balance memory u = evilVault.balanceOf(accounts[i], address(evil));
@@ -1587,65 +1970,65 @@ contract SettlementReentrancyTest is SettlementFixture {
     }
 
     function test_deposit_refusesReentryFromToken() public {
-        for (uint256 i = 1; i <= 9; ++i) {
+        for (uint256 i = 1; i <= evil.REENTRY_KINDS(); ++i) {
             evil.arm(_kind(i));
             vm.prank(alice);
             evilVault.deposit(address(evil), USD);
         }
         evil.arm(_kind(0));
-        _assertEveryReentryRefused(9);
-        assertEq(evilVault.balanceOf(alice, address(evil)).available, 29 * USD);
+        _assertEveryReentryRefused(evil.REENTRY_KINDS());
+        assertEq(evilVault.balanceOf(alice, address(evil)).available, 30 * USD);
     }
 
     function test_depositWithPermit_refusesReentryFromToken() public {
-        for (uint256 i = 1; i <= 9; ++i) {
+        for (uint256 i = 1; i <= evil.REENTRY_KINDS(); ++i) {
             evil.arm(_kind(i));
             vm.prank(alice); // no permit on this token: the failed permit is ignored, the allowance pays
             evilVault.depositWithPermit(address(evil), USD, block.timestamp, 0, bytes32(0), bytes32(0));
         }
         evil.arm(_kind(0));
-        _assertEveryReentryRefused(9);
-        assertEq(evilVault.balanceOf(alice, address(evil)).available, 29 * USD);
+        _assertEveryReentryRefused(evil.REENTRY_KINDS());
+        assertEq(evilVault.balanceOf(alice, address(evil)).available, 30 * USD);
     }
 
     function test_withdraw_refusesReentryFromToken() public {
-        for (uint256 i = 1; i <= 9; ++i) {
+        for (uint256 i = 1; i <= evil.REENTRY_KINDS(); ++i) {
             evil.arm(_kind(i));
             vm.prank(alice);
             evilVault.withdraw(address(evil), USD);
         }
         evil.arm(_kind(0));
-        _assertEveryReentryRefused(9);
-        assertEq(evilVault.balanceOf(alice, address(evil)).available, 11 * USD);
-        assertEq(evil.balanceOf(alice), 89 * USD);
+        _assertEveryReentryRefused(evil.REENTRY_KINDS());
+        assertEq(evilVault.balanceOf(alice, address(evil)).available, 10 * USD);
+        assertEq(evil.balanceOf(alice), 90 * USD);
     }
 
     function test_sweepZoneFees_refusesReentryFromToken() public {
         uint256 swept;
-        for (uint256 i = 1; i <= 9; ++i) {
+        for (uint256 i = 1; i <= evil.REENTRY_KINDS(); ++i) {
             _accrueFees();
             evil.arm(_kind(i));
             swept += evilVault.sweepZoneFees(zone);
         }
         evil.arm(_kind(0));
-        _assertEveryReentryRefused(9);
-        assertEq(swept, 9 * 1_250);
+        _assertEveryReentryRefused(evil.REENTRY_KINDS());
+        assertEq(swept, evil.REENTRY_KINDS() * 1_250);
         assertEq(evil.balanceOf(treasury), swept);
         assertEq(evilVault.accruedZoneFees(zone), 0);
     }
 
     function test_sweepProtocolFees_refusesReentryFromToken() public {
         uint256 swept;
-        for (uint256 i = 1; i <= 9; ++i) {
+        for (uint256 i = 1; i <= evil.REENTRY_KINDS(); ++i) {
             _accrueFees();
             evil.arm(_kind(i));
-            swept += evilVault.sweepProtocolFees();
+            swept += evilVault.sweepProtocolFees(zone);
         }
         evil.arm(_kind(0));
-        _assertEveryReentryRefused(9);
-        assertEq(swept, 9 * 500);
+        _assertEveryReentryRefused(evil.REENTRY_KINDS());
+        assertEq(swept, evil.REENTRY_KINDS() * 500);
         assertEq(evil.balanceOf(protocolTreasury), swept);
-        assertEq(evilVault.accruedProtocolFees(), 0);
+        assertEq(evilVault.accruedProtocolFees(zone), 0);
     }
 
     /// @dev Control: the same calls from the token outside a transfer succeed (the transient lock is released
@@ -1656,11 +2039,12 @@ contract SettlementReentrancyTest is SettlementFixture {
         evilVault.withdraw(address(evil), 1);
         evilVault.lock(address(evil), address(evil), 1);
         evilVault.unlock(address(evil), address(evil), 1);
-        evilVault.settleTaker(zone, address(evil), true, new ISettlement.Fill[](0), 1);
+        evilVault.settleTaker(zone, address(evil), true, 0, 0, 1, OFF_PEAK_BPS);
+        evilVault.settleMaker(address(evil), true, 0, 0, 1);
         vm.stopPrank();
         _accrueFees();
         evilVault.sweepZoneFees(zone);
-        evilVault.sweepProtocolFees();
+        evilVault.sweepProtocolFees(zone);
         assertEq(evil.attempts(), 0);
         _assertBooksBalance();
     }
@@ -1668,30 +2052,73 @@ contract SettlementReentrancyTest is SettlementFixture {
 
 // ─────────────────────────────────────────────────────────────── invariants
 
-/// @dev Drives `vault` as four traders and EnergyTrading would, with bounded random inputs across two zones
-/// and the clock, and keeps ghost books of what went in and out.
+/// @dev Drives `vault` as four traders and EnergyTrading would, with bounded random inputs across two zones,
+/// fee rates and the clock, and keeps ghost books of what went in and out. A taker's fills settle its side at
+/// once and leave the makers' side pending, as EnergyTrading's unsettled fills, until `settleMaker` (claim,
+/// cancel or expiry) settles them, possibly in a later month; a pending fill's escrow is reserved, so no
+/// other action may spend it first.
 contract SettlementHandler is SlimTest {
+    /// @dev A maker's fill whose taker side settled and whose own side has not.
+    struct Pending {
+        address maker;
+        bool makerBuys;
+        uint256 amountWh;
+        uint256 notional;
+    }
+
+    /// @dev A statement as the handler expects it.
+    struct Ghost {
+        uint256 soldWh;
+        uint256 earned;
+        uint256 fees;
+        uint256 boughtWh;
+        uint256 paid;
+        uint256 buyFees;
+    }
+
     Settlement internal immutable vault;
     address internal immutable usd;
     address internal immutable credits;
     address internal immutable trading;
+    address internal immutable admin;
+    uint16 internal immutable maxGridFeeBps;
     address[] internal accounts;
     uint32[] internal zones;
     uint32[] internal months;
     mapping(uint32 month => bool) internal seenMonth;
+    Pending[] internal pending;
+    mapping(address account => mapping(address token => uint256)) public reserved;
+    mapping(address account => mapping(uint32 month => Ghost)) internal expected;
 
     mapping(address token => uint256) public deposited;
     mapping(address token => uint256) public withdrawn;
+    mapping(uint32 zone => uint256) public gridFeesCharged;
+    mapping(uint32 zone => uint256) public protocolFeesCharged;
+    mapping(uint32 zone => uint256) public zoneFeesSwept;
+    mapping(uint32 zone => uint256) public protocolFeesSwept;
     uint256 public feesCharged;
-    uint256 public zoneFeesSwept;
-    uint256 public protocolFeesSwept;
-    uint256 public fills;
+    /// @dev Pending maker fills: sold by selling makers (taker bought) and bought by buying makers.
+    uint256 public pendingSoldWh;
+    uint256 public pendingSoldNotional;
+    uint256 public pendingBoughtWh;
+    uint256 public pendingBoughtNotional;
+    uint256 public takerFills;
+    uint256 public makerSettlements;
+    uint256 public restingFills;
 
-    constructor(Settlement vault_, address trading_, address[] memory accounts_, uint32[] memory zones_) {
+    constructor(
+        Settlement vault_,
+        address trading_,
+        address admin_,
+        address[] memory accounts_,
+        uint32[] memory zones_
+    ) {
         vault = vault_;
         usd = vault_.paymentToken();
         credits = vault_.energyToken();
         trading = trading_;
+        admin = admin_;
+        maxGridFeeBps = IGridManagement(vault_.gridManagement()).MAX_GRID_FEE_BPS();
         accounts = accounts_;
         zones = zones_;
     }
@@ -1730,100 +2157,265 @@ contract SettlementHandler is SlimTest {
         vault.lock(account, asset, _bound(amount, 1, available));
     }
 
+    /// @dev Unlocks escrow no pending fill is owed.
     function unlock(uint256 who, bool isUsd, uint256 amount) external {
         address account = accounts[who % accounts.length];
         address asset = isUsd ? usd : credits;
-        uint256 locked = vault.balanceOf(account, asset).locked;
-        if (locked == 0) return;
+        uint256 free = _freeLocked(account, asset);
+        if (free == 0) return;
         vm.prank(trading);
-        vault.unlock(account, asset, _bound(amount, 1, locked));
+        vault.unlock(account, asset, _bound(amount, 1, free));
     }
 
-    /// @dev Up to 3 fills against makers' locked escrow (the taker may be one of them), priced so the taker's
-    /// available balance and every maker's escrow cover them; the rest of the taker's balance may rest.
-    function settleTaker(uint256 who, bool takerBuys, uint256 zoneSeed, uint256 fillSeed, uint256 lockSeed)
-        external
-    {
-        address taker = accounts[who % accounts.length];
-        (ISettlement.Fill[] memory taken, uint256 budgetLeft) = _draftFills(taker, takerBuys, fillSeed);
-        uint256 takerLock = _bound(lockSeed, 0, budgetLeft);
-        vm.prank(trading);
-        ISettlement.TradeAmounts memory a =
-            vault.settleTaker(zones[zoneSeed % zones.length], taker, takerBuys, taken, takerLock);
-        feesCharged += a.gridFee + a.protocolFee;
-        fills += taken.length;
-        if (taken.length != 0) _seeMonth();
+    /// @dev A taker's settlement as the handler drafts it.
+    struct TakerTrade {
+        address taker;
+        bool takerBuys;
+        uint32 zone;
+        uint16 gridFeeBps;
+        uint256 amountWh;
+        uint256 notional;
+        uint256 takerLock;
+        uint256 gridFee;
+        uint256 protocolFee;
     }
 
-    /// @dev The maker's escrow caps the amount (taker buys) or the price (taker sells), the taker's available
-    /// balance the other.
-    function _draftFills(address taker, bool takerBuys, uint256 fillSeed)
+    /// @dev A taker's up to 3 fills against makers' free escrow (the taker may be one of them), at tick-grid
+    /// prices its available balance covers with the fees; the rest of that balance may rest. The fills
+    /// become pending maker settlements.
+    function settleTaker(
+        uint256 who,
+        bool takerBuys,
+        uint256 zoneSeed,
+        uint256 fillSeed,
+        uint256 lockSeed,
+        uint256 feeSeed
+    ) external {
+        TakerTrade memory t;
+        t.taker = accounts[who % accounts.length];
+        t.takerBuys = takerBuys;
+        t.zone = zones[zoneSeed % zones.length];
+        t.gridFeeBps = uint16(_bound(feeSeed, 0, maxGridFeeBps));
+        for (uint256 i; i < accounts.length; ++i) {
+            _restHalf(accounts[i], takerBuys ? credits : usd); // the makers' orders rest first
+        }
+        uint256 budget = vault.balanceOf(t.taker, takerBuys ? usd : credits).available;
+        Pending[] memory fills =
+            _draftFills(takerBuys, fillSeed, budget, uint256(t.gridFeeBps) + vault.protocolFeeBps());
+        for (uint256 i; i < fills.length; ++i) {
+            t.amountWh += fills[i].amountWh;
+            t.notional += fills[i].notional;
+        }
+        if (t.amountWh != 0) (t.gridFee, t.protocolFee) = _fees(t.notional, t.gridFeeBps, vault.protocolFeeBps());
+        uint256 spent = takerBuys ? t.notional + t.gridFee + t.protocolFee : t.amountWh;
+        t.takerLock = _bound(lockSeed, 0, budget - spent);
+        if (t.amountWh == 0 && t.takerLock == 0) return; // EnergyTrading has nothing to settle
+        _settleTaker(t);
+        if (t.amountWh == 0) return;
+        for (uint256 i; i < fills.length; ++i) {
+            _addPending(fills[i]);
+        }
+        takerFills += fills.length;
+    }
+
+    function _settleTaker(TakerTrade memory t) private {
+        vm.prank(trading);
+        ISettlement.TradeAmounts memory a = vault.settleTaker(
+            t.zone, t.taker, t.takerBuys, t.amountWh, t.notional, t.takerLock, t.gridFeeBps
+        );
+        assertEq(a.gridFee, t.gridFee, "taker grid fee");
+        assertEq(a.protocolFee, t.protocolFee, "taker protocol fee");
+        if (t.amountWh == 0) return;
+
+        _charge(t.zone, t.gridFee, t.protocolFee);
+        uint256 fees = t.gridFee + t.protocolFee;
+        Ghost storage g = expected[t.taker][_seeMonth()];
+        if (t.takerBuys) {
+            (g.boughtWh, g.paid, g.buyFees) = (g.boughtWh + t.amountWh, g.paid + t.notional, g.buyFees + fees);
+        } else {
+            (g.soldWh, g.earned, g.fees) = (g.soldWh + t.amountWh, g.earned + t.notional - fees, g.fees + fees);
+        }
+    }
+
+    function _addPending(Pending memory p) private {
+        pending.push(p);
+        if (p.makerBuys) {
+            reserved[p.maker][usd] += p.notional;
+            (pendingBoughtWh, pendingBoughtNotional) =
+                (pendingBoughtWh + p.amountWh, pendingBoughtNotional + p.notional);
+        } else {
+            reserved[p.maker][credits] += p.amountWh;
+            (pendingSoldWh, pendingSoldNotional) = (pendingSoldWh + p.amountWh, pendingSoldNotional + p.notional);
+        }
+    }
+
+    /// @dev Drafts up to 3 fills within the makers' free escrow and the taker's budget, fees included for a
+    /// buyer: N ≤ budget × 10_000 / (10_000 + feeBps) keeps N + ceil(N × feeBps / 10_000) ≤ budget.
+    function _draftFills(bool takerBuys, uint256 fillSeed, uint256 budget, uint256 feeBps)
         private
         view
-        returns (ISettlement.Fill[] memory taken, uint256 budget)
+        returns (Pending[] memory fills)
     {
-        budget = vault.balanceOf(taker, takerBuys ? usd : credits).available;
         uint256[] memory makerLeft = new uint256[](accounts.length);
         for (uint256 i; i < accounts.length; ++i) {
-            makerLeft[i] = vault.balanceOf(accounts[i], takerBuys ? credits : usd).locked;
+            makerLeft[i] = _freeLocked(accounts[i], takerBuys ? credits : usd);
         }
-        ISettlement.Fill[] memory drafted = new ISettlement.Fill[](fillSeed % 4);
+        if (takerBuys) budget = budget * 10_000 / (10_000 + feeBps); // what is left for notionals
+        Pending[] memory drafted = new Pending[](fillSeed % 4);
         uint256 count;
         for (uint256 i; i < drafted.length; ++i) {
-            uint256 r = uint256(keccak256(abi.encode(fillSeed, i)));
-            uint256 m = r % accounts.length;
-            if (makerLeft[m] == 0 || budget == 0) continue;
-            uint256 amountWh = _bound(r >> 8, 1, Math.min(takerBuys ? makerLeft[m] : budget, 1e9));
-            uint256 maxPrice = Math.min((takerBuys ? budget : makerLeft[m]) * 1_000 / amountWh, 1e12);
-            if (maxPrice == 0) continue;
-            uint256 price = _bound(r >> 96, 1, maxPrice);
-            uint256 notional = vault.notionalOf(uint64(amountWh), price);
-            makerLeft[m] -= takerBuys ? amountWh : notional;
-            budget -= takerBuys ? notional : amountWh;
-            drafted[count++] =
-                ISettlement.Fill({maker: accounts[m], amountWh: uint64(amountWh), pricePerKWh: uint128(price)});
+            Pending memory p = _draftFill(uint256(keccak256(abi.encode(fillSeed, i))), takerBuys, makerLeft, budget);
+            if (p.amountWh == 0) continue;
+            budget -= takerBuys ? p.notional : p.amountWh;
+            drafted[count++] = p;
         }
-        taken = new ISettlement.Fill[](count);
+        fills = new Pending[](count);
         for (uint256 i; i < count; ++i) {
-            taken[i] = drafted[i];
+            fills[i] = drafted[i];
         }
     }
 
-    /// @dev A fill between a resting buy and a resting sell, priced within the buyer's escrow; part of the rest
-    /// of that escrow may be refunded.
-    function settleResting(uint256 buyerSeed, uint256 sellerSeed, uint256 zoneSeed, uint256 tradeSeed) external {
-        address buyer = accounts[buyerSeed % accounts.length];
-        address seller = accounts[sellerSeed % accounts.length];
-        uint256 lockedUsd = vault.balanceOf(buyer, usd).locked;
-        uint256 lockedWh = vault.balanceOf(seller, credits).locked;
-        if (lockedUsd == 0 || lockedWh == 0) return;
-        uint256 amountWh = _bound(tradeSeed, 1, Math.min(lockedWh, 1e9));
-        uint256 maxPrice = Math.min(lockedUsd * 1_000 / amountWh, 1e12);
-        if (maxPrice == 0) return;
-        uint256 price = _bound(uint256(keccak256(abi.encode(tradeSeed, 1))), 1, maxPrice);
-        uint256 refundCap = lockedUsd - vault.notionalOf(uint64(amountWh), price);
-        uint256 refund = _bound(uint256(keccak256(abi.encode(tradeSeed, 2))), 0, refundCap);
-        uint32 zone = zones[zoneSeed % zones.length];
+    /// @dev One fill against a random maker: its free escrow caps the amount (taker buys) or the notional
+    /// (taker sells), the taker's budget the other; zero when neither has room. Takes the fill off `makerLeft`.
+    function _draftFill(uint256 r, bool takerBuys, uint256[] memory makerLeft, uint256 budget)
+        private
+        view
+        returns (Pending memory p)
+    {
+        uint256 m = r % accounts.length;
+        if (makerLeft[m] == 0 || budget == 0) return p;
+        uint256 amountWh = _bound(r >> 8, 1, Math.min(takerBuys ? makerLeft[m] : budget, 1e9));
+        // notional = amountWh × tick: a price on EnergyTrading's grid (tick × 1000 per kWh)
+        uint256 maxTick = Math.min((takerBuys ? budget : makerLeft[m]) / amountWh, type(uint16).max);
+        if (maxTick == 0) return p;
+        uint256 notional = amountWh * _bound(r >> 96, 1, maxTick);
+        makerLeft[m] -= takerBuys ? amountWh : notional;
+        p = Pending({maker: accounts[m], makerBuys: !takerBuys, amountWh: amountWh, notional: notional});
+    }
+
+    /// @dev Settles a pending fill (and, on an odd seed, every other pending fill of the same maker and side,
+    /// as one order's claim) and unlocks part of the maker's free escrow; without pending fills, an unlock only
+    /// (a cancel or expiry without fills).
+    function settleMaker(uint256 pendingSeed, uint256 unlockSeed, uint256 who, bool makerBuys) external {
+        address maker;
+        uint256 amountWh;
+        uint256 notional;
+        if (pending.length != 0) {
+            uint256 index = pendingSeed % pending.length;
+            (maker, makerBuys) = (pending[index].maker, pending[index].makerBuys);
+            bool all = pendingSeed & 1 == 1;
+            // backwards, so the swap-and-pop only moves entries already looked at
+            for (uint256 i = pending.length; i != 0; --i) {
+                Pending memory p = pending[i - 1];
+                bool take = all ? p.maker == maker && p.makerBuys == makerBuys : i - 1 == index;
+                if (!take) continue;
+                amountWh += p.amountWh;
+                notional += p.notional;
+                pending[i - 1] = pending[pending.length - 1];
+                pending.pop();
+            }
+        } else {
+            maker = accounts[who % accounts.length];
+        }
+        address gave = makerBuys ? usd : credits;
+        uint256 unlockAmount = _bound(unlockSeed, 0, _freeLocked(maker, gave));
+        if (amountWh == 0 && unlockAmount == 0) return;
+
         vm.prank(trading);
-        ISettlement.TradeAmounts memory a =
-            vault.settleResting(zone, buyer, seller, uint64(amountWh), uint128(price), refund);
-        feesCharged += a.gridFee + a.protocolFee;
-        fills += 1;
-        _seeMonth();
+        vault.settleMaker(maker, makerBuys, amountWh, notional, unlockAmount);
+        if (amountWh == 0) return;
+
+        Ghost storage g = expected[maker][_seeMonth()];
+        if (makerBuys) {
+            reserved[maker][usd] -= notional;
+            (pendingBoughtWh, pendingBoughtNotional) = (pendingBoughtWh - amountWh, pendingBoughtNotional - notional);
+            (g.boughtWh, g.paid) = (g.boughtWh + amountWh, g.paid + notional);
+        } else {
+            reserved[maker][credits] -= amountWh;
+            (pendingSoldWh, pendingSoldNotional) = (pendingSoldWh - amountWh, pendingSoldNotional - notional);
+            (g.soldWh, g.earned) = (g.soldWh + amountWh, g.earned + notional);
+        }
+        makerSettlements += 1;
+    }
+
+    /// @dev A matchOrders fill as the handler drafts it.
+    struct RestingTrade {
+        address buyer;
+        address seller;
+        uint32 zone;
+        uint16 gridFeeBps;
+        uint256 amountWh;
+        uint256 price;
+        uint256 notional;
+        uint256 refund;
+        uint256 gridFee;
+        uint256 protocolFee;
+    }
+
+    /// @dev A fill between a resting buy and a resting sell, priced within the buyer's free escrow; part of the
+    /// rest of that escrow may be refunded.
+    function settleResting(uint256 buyerSeed, uint256 sellerSeed, uint256 zoneSeed, uint256 tradeSeed, uint256 feeSeed)
+        external
+    {
+        RestingTrade memory t;
+        t.buyer = accounts[buyerSeed % accounts.length];
+        t.seller = accounts[sellerSeed % accounts.length];
+        t.zone = zones[zoneSeed % zones.length];
+        t.gridFeeBps = uint16(_bound(feeSeed, 0, maxGridFeeBps));
+        _restHalf(t.buyer, usd);
+        _restHalf(t.seller, credits);
+        uint256 lockedUsd = _freeLocked(t.buyer, usd);
+        uint256 lockedWh = _freeLocked(t.seller, credits);
+        if (lockedUsd == 0 || lockedWh == 0) return;
+        t.amountWh = _bound(tradeSeed, 1, Math.min(lockedWh, 1e9));
+        uint256 maxPrice = Math.min(lockedUsd * 1_000 / t.amountWh, 1e12);
+        if (maxPrice == 0) return;
+        t.price = _bound(uint256(keccak256(abi.encode(tradeSeed, 1))), 1, maxPrice);
+        t.notional = Math.mulDiv(t.amountWh, t.price, 1_000, Math.Rounding.Ceil);
+        t.refund = _bound(uint256(keccak256(abi.encode(tradeSeed, 2))), 0, lockedUsd - t.notional);
+        (t.gridFee, t.protocolFee) = _fees(t.notional, t.gridFeeBps, vault.protocolFeeBps());
+        _settleResting(t);
+    }
+
+    function _settleResting(RestingTrade memory t) private {
+        vm.prank(trading);
+        ISettlement.TradeAmounts memory a = vault.settleResting(
+            t.zone, t.buyer, t.seller, uint64(t.amountWh), uint128(t.price), t.refund, t.gridFeeBps
+        );
+        assertEq(a.notional, t.notional, "resting notional");
+        assertEq(a.gridFee, t.gridFee, "resting grid fee");
+        assertEq(a.protocolFee, t.protocolFee, "resting protocol fee");
+
+        _charge(t.zone, t.gridFee, t.protocolFee);
+        uint32 month = _seeMonth();
+        uint256 fees = t.gridFee + t.protocolFee;
+        Ghost storage b = expected[t.buyer][month];
+        (b.boughtWh, b.paid) = (b.boughtWh + t.amountWh, b.paid + t.notional);
+        Ghost storage s = expected[t.seller][month];
+        (s.soldWh, s.earned, s.fees) = (s.soldWh + t.amountWh, s.earned + t.notional - fees, s.fees + fees);
+        restingFills += 1;
     }
 
     function sweepZoneFees(uint256 zoneSeed) external {
         uint32 zone = zones[zoneSeed % zones.length];
         if (vault.accruedZoneFees(zone) == 0) return;
-        zoneFeesSwept += vault.sweepZoneFees(zone);
+        zoneFeesSwept[zone] += vault.sweepZoneFees(zone);
     }
 
-    function sweepProtocolFees() external {
-        if (vault.accruedProtocolFees() == 0) return;
-        protocolFeesSwept += vault.sweepProtocolFees();
+    function sweepProtocolFees(uint256 zoneSeed) external {
+        uint32 zone = zones[zoneSeed % zones.length];
+        if (vault.accruedProtocolFees(zone) == 0) return;
+        protocolFeesSwept[zone] += vault.sweepProtocolFees(zone);
     }
 
-    /// @dev Moves the clock across peak windows, days and months.
+    /// @dev ADMIN changes the protocol fee between trades.
+    function setProtocolFee(uint256 bps) external {
+        uint16 protocolFeeBps = uint16(_bound(bps, 0, vault.MAX_PROTOCOL_FEE_BPS()));
+        vm.prank(admin);
+        vault.setProtocolFee(protocolFeeBps);
+    }
+
+    /// @dev Moves the clock across days and months.
     function warp(uint256 secondsAhead) external {
         vm.warp(block.timestamp + _bound(secondsAhead, 1, 12 days));
     }
@@ -1846,9 +2438,50 @@ contract SettlementHandler is SlimTest {
         return months[i];
     }
 
-    function _seeMonth() private {
-        uint32 month = vault.monthOf(block.timestamp);
-        if (seenMonth[month]) return;
+    function pendingCount() external view returns (uint256) {
+        return pending.length;
+    }
+
+    function expectedStatement(address account, uint32 month) external view returns (Ghost memory) {
+        return expected[account][month];
+    }
+
+    // ─────────────────────────────────────────────────────────────── helpers
+
+    /// @dev Without free escrow, an order rests: half of the account's available balance gets locked.
+    function _restHalf(address account, address asset) private {
+        if (_freeLocked(account, asset) != 0) return;
+        uint256 available = vault.balanceOf(account, asset).available;
+        if (available == 0) return;
+        vm.prank(trading);
+        vault.lock(account, asset, (available + 1) / 2);
+    }
+
+    /// @dev Locked escrow no pending fill is owed.
+    function _freeLocked(address account, address asset) private view returns (uint256) {
+        return vault.balanceOf(account, asset).locked - reserved[account][asset];
+    }
+
+    /// @dev The fee split ISettlement specifies, computed independently of the vault.
+    function _fees(uint256 notional, uint256 gridBps, uint256 protocolBps)
+        private
+        pure
+        returns (uint256 gridFee, uint256 protocolFee)
+    {
+        uint256 totalFee = Math.mulDiv(notional, gridBps + protocolBps, 10_000, Math.Rounding.Ceil);
+        protocolFee = notional * protocolBps / 10_000;
+        gridFee = totalFee - protocolFee;
+    }
+
+    function _charge(uint32 zone, uint256 gridFee, uint256 protocolFee) private {
+        gridFeesCharged[zone] += gridFee;
+        protocolFeesCharged[zone] += protocolFee;
+        feesCharged += gridFee + protocolFee;
+    }
+
+    function _seeMonth() private returns (uint32 month) {
+        month = vault.monthOf(block.timestamp);
+        if (seenMonth[month]) return month;
         seenMonth[month] = true;
         months.push(month);
     }
@@ -1860,46 +2493,67 @@ contract SettlementHandler is SlimTest {
 contract SettlementInvariantTest is SettlementFixture {
     SettlementHandler internal handler;
     address[] internal traders;
+    uint32[2] internal zones;
 
     function setUp() public override {
         super.setUp();
         traders = _accounts4();
-        uint32[] memory zones = new uint32[](2);
-        zones[0] = zone;
-        zones[1] = zone2;
-        handler = new SettlementHandler(vault, fakeTrading, traders, zones);
+        zones = [zone, zone2];
+        uint32[] memory zoneList = new uint32[](2);
+        zoneList[0] = zone;
+        zoneList[1] = zone2;
+        handler = new SettlementHandler(vault, fakeTrading, address(this), traders, zoneList);
 
-        bytes4[] memory selectors = new bytes4[](9);
+        bytes4[] memory selectors = new bytes4[](11);
         selectors[0] = SettlementHandler.deposit.selector;
         selectors[1] = SettlementHandler.withdraw.selector;
         selectors[2] = SettlementHandler.lock.selector;
         selectors[3] = SettlementHandler.unlock.selector;
         selectors[4] = SettlementHandler.settleTaker.selector;
-        selectors[5] = SettlementHandler.settleResting.selector;
-        selectors[6] = SettlementHandler.sweepZoneFees.selector;
-        selectors[7] = SettlementHandler.sweepProtocolFees.selector;
-        selectors[8] = SettlementHandler.warp.selector;
+        selectors[5] = SettlementHandler.settleMaker.selector;
+        selectors[6] = SettlementHandler.settleResting.selector;
+        selectors[7] = SettlementHandler.sweepZoneFees.selector;
+        selectors[8] = SettlementHandler.sweepProtocolFees.selector;
+        selectors[9] = SettlementHandler.setProtocolFee.selector;
+        selectors[10] = SettlementHandler.warp.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
 
-    function _accruedFees() internal view returns (uint256) {
-        return vault.accruedZoneFees(zone) + vault.accruedZoneFees(zone2) + vault.accruedProtocolFees();
+    /// @dev For each token, the vault holds exactly every account's available + locked, plus unswept fees,
+    /// plus what takers paid to makers not yet settled, minus what makers sold out of their locked escrow and
+    /// have not settled.
+    function invariant_vaultHoldsEveryBalancePlusAccruedFeesAndPendingFills() public view {
+        assertEq(
+            _unbacked(address(usd), traders),
+            int256(handler.pendingSoldNotional()) - int256(handler.pendingBoughtNotional()),
+            "payment token"
+        );
+        assertEq(
+            _unbacked(address(token), traders),
+            int256(handler.pendingBoughtWh()) - int256(handler.pendingSoldWh()),
+            "credits"
+        );
     }
 
-    /// @dev For each token, the vault holds exactly every account's available + locked, plus unswept fees.
-    function invariant_vaultHoldsEveryBalancePlusAccruedFees() public view {
-        assertEq(_unbacked(address(usd), traders), 0, "payment token");
-        assertEq(_unbacked(address(token), traders), 0, "credits");
+    /// @dev Every pending maker fill can still settle: its maker's locked escrow covers it.
+    function invariant_pendingFillsAreCoveredByLockedEscrow() public view {
+        for (uint256 i; i < traders.length; ++i) {
+            assertGe(_balance(traders[i], address(usd)).locked, handler.reserved(traders[i], address(usd)));
+            assertGe(_balance(traders[i], address(token)).locked, handler.reserved(traders[i], address(token)));
+        }
     }
 
     /// @dev What the vault holds is what was deposited minus what was withdrawn (and, for the payment
     /// token, minus the fees swept out).
     function invariant_depositsMinusWithdrawalsMatchTheVault() public view {
+        uint256 swept;
+        for (uint256 i; i < zones.length; ++i) {
+            swept += handler.zoneFeesSwept(zones[i]) + handler.protocolFeesSwept(zones[i]);
+        }
         assertEq(
             usd.balanceOf(address(vault)),
-            handler.deposited(address(usd)) - handler.withdrawn(address(usd)) - handler.zoneFeesSwept()
-                - handler.protocolFeesSwept(),
+            handler.deposited(address(usd)) - handler.withdrawn(address(usd)) - swept,
             "payment token"
         );
         assertEq(
@@ -1909,31 +2563,65 @@ contract SettlementInvariantTest is SettlementFixture {
         );
     }
 
-    /// @dev Every fee charged is either still accrued or was paid to its treasury.
-    function invariant_feesChargedAreAccruedOrSwept() public view {
-        assertEq(handler.feesCharged(), _accruedFees() + handler.zoneFeesSwept() + handler.protocolFeesSwept());
-        assertEq(usd.balanceOf(treasury) + usd.balanceOf(zone2Treasury), handler.zoneFeesSwept());
-        assertEq(usd.balanceOf(protocolTreasury), handler.protocolFeesSwept());
+    /// @dev In each zone, every grid and protocol fee charged is either still accrued there or was paid to its
+    /// treasury.
+    function invariant_feesAccruePerZoneUntilSwept() public view {
+        uint256 protocolSwept;
+        for (uint256 i; i < zones.length; ++i) {
+            uint32 z = zones[i];
+            assertEq(vault.accruedZoneFees(z), handler.gridFeesCharged(z) - handler.zoneFeesSwept(z), "grid");
+            assertEq(
+                vault.accruedProtocolFees(z), handler.protocolFeesCharged(z) - handler.protocolFeesSwept(z), "protocol"
+            );
+            protocolSwept += handler.protocolFeesSwept(z);
+        }
+        assertEq(usd.balanceOf(treasury), handler.zoneFeesSwept(zone));
+        assertEq(usd.balanceOf(zone2Treasury), handler.zoneFeesSwept(zone2));
+        assertEq(usd.balanceOf(protocolTreasury), protocolSwept);
     }
 
-    /// @dev In every month, what all accounts bought equals what they sold, and what buyers paid equals what
-    /// sellers earned plus the fees deducted from them.
-    function invariant_monthlyStatementsBalance() public view {
+    /// @dev Every account's statement in every month is exactly what settled into its balance that month: a
+    /// taker's and a resting match's trades when they happened, a maker's fills when they settled.
+    function invariant_statementsMatchTheGhostBooks() public view {
         for (uint256 i; i < handler.monthCount(); ++i) {
             uint32 month = handler.monthAt(i);
-            uint256 boughtWh;
-            uint256 soldWh;
-            uint256 paid;
-            uint256 earnedAndFees;
+            for (uint256 j; j < traders.length; ++j) {
+                ISettlement.Statement memory s = vault.statement(traders[j], month);
+                SettlementHandler.Ghost memory g = handler.expectedStatement(traders[j], month);
+                assertEq(s.soldWh, g.soldWh, "soldWh");
+                assertEq(s.earned, g.earned, "earned");
+                assertEq(s.fees, g.fees, "fees");
+                assertEq(s.boughtWh, g.boughtWh, "boughtWh");
+                assertEq(s.paid, g.paid, "paid");
+                assertEq(s.buyFees, g.buyFees, "buyFees");
+            }
+        }
+    }
+
+    /// @dev Over all months, what all accounts bought equals what they sold and what buyers paid equals what
+    /// sellers earned plus the fees deducted from them, once the pending maker fills are counted; the fees
+    /// both sides paid are every fee charged.
+    function invariant_statementsBalanceAcrossMonths() public view {
+        uint256 boughtWh;
+        uint256 soldWh;
+        uint256 paid;
+        uint256 earnedAndFees;
+        uint256 fees;
+        for (uint256 i; i < handler.monthCount(); ++i) {
+            uint32 month = handler.monthAt(i);
             for (uint256 j; j < traders.length; ++j) {
                 ISettlement.Statement memory s = vault.statement(traders[j], month);
                 boughtWh += s.boughtWh;
                 soldWh += s.soldWh;
                 paid += s.paid;
                 earnedAndFees += uint256(s.earned) + s.fees;
+                fees += uint256(s.fees) + s.buyFees;
             }
-            assertEq(boughtWh, soldWh, "Wh");
-            assertEq(paid, earnedAndFees, "payment");
         }
+        assertEq(boughtWh + handler.pendingBoughtWh(), soldWh + handler.pendingSoldWh(), "Wh");
+        assertEq(
+            paid + handler.pendingBoughtNotional(), earnedAndFees + handler.pendingSoldNotional(), "payment"
+        );
+        assertEq(fees, handler.feesCharged(), "fees");
     }
 }

@@ -6,11 +6,21 @@ import {IGridManagement} from "./IGridManagement.sol";
 /// @title IEnergyTrading
 /// @notice A central limit order book per grid zone for EnergyToken credits against the payment token, with
 /// price-time priority, partial fills and Dutch-auction sell orders. Escrow lives in Settlement: a resting
-/// order locks the trader's deposited balance (credits for a sell, the notional at the limit price for a buy),
-/// and every fill settles there atomically.
+/// order locks the trader's deposited balance (credits for a sell, the notional at the limit price for a buy);
+/// a taker's side of every fill settles there at once, a resting order's side when its fills are claimed (see
+/// "Settlement of fills").
 /// @dev Units: amounts in Wh (EnergyToken base units), prices in payment-token base units per kWh. Prices
 /// are on a tick grid: `price = tick × tickSize` with `tick` in [1, 65535] and `tickSize` a multiple of 1000,
 /// so every notional `amountWh × price / 1000` is an exact integer and no fill ever rounds.
+///
+/// Settlement of fills. A taker (the order that matches at once) settles its side in the same call: a buyer
+/// pays the notional at the makers' prices plus the zone's grid fee and the protocol fee on it, a seller
+/// receives the notional less those fees. A maker's side settles later, for the exact notional and no fee:
+/// each fill only moves volume from the resting order's `remainingWh` to its `unsettledWh` (one storage
+/// write), and `claimFills` (anyone, for any orders; proceeds only ever go to the owner), `cancelOrder` and
+/// expiry settle it into the owner's Settlement balance. Until then the maker's sold escrow stays in its
+/// locked balance and its proceeds show in `unsettledFills`. Crossing two resting orders with `matchOrders`
+/// settles both at once, the seller paying the fees; a Dutch take settles both at once, the taker paying.
 ///
 /// Matching. `createOrder` first matches against the other side of its zone's book, best price first and,
 /// within a price, oldest first, at the resting (maker) order's price; then, unless it is immediate-or-cancel
@@ -87,6 +97,7 @@ interface IEnergyTrading {
         uint128 pricePerKWh; // a Dutch order's current price
         uint64 remainingWh;
         uint64 expiry;
+        uint64 unsettledWh; // filled as a maker since its last settlement (claimFills, cancel, expiry)
     }
 
     /// @notice A Dutch auction's terms.
@@ -112,7 +123,7 @@ interface IEnergyTrading {
     error TradingInvalidTickSize(uint128 tickSize);
     /// @notice A zero amount.
     error TradingZeroAmount();
-    /// @notice Amounts are limited to 2^48 − 1 Wh.
+    /// @notice Amounts are limited to 2^32 − 1 Wh.
     error TradingAmountTooLarge(uint64 amountWh);
     /// @notice The order is below the zone's minimum order size.
     error TradingOrderTooSmall(uint64 amountWh, uint64 minOrderWh);
@@ -122,7 +133,7 @@ interface IEnergyTrading {
     error TradingInvalidPrice(uint128 pricePerKWh);
     /// @notice The expiry is not in the future.
     error TradingExpiryNotInFuture(uint64 expiry, uint64 nowTimestamp);
-    /// @notice The expiry does not fit 40 bits.
+    /// @notice The expiry does not fit 32 bits (it must be before 2106-02-07).
     error TradingExpiryTooFar(uint64 expiry);
     /// @notice Unknown flag bits, or IOC, FOK and post-only combined.
     error TradingInvalidFlags(uint8 flags);
@@ -196,6 +207,9 @@ interface IEnergyTrading {
         uint64 amountWh,
         uint128 pricePerKWh
     );
+    /// @notice A resting order's maker fills since its last settlement, `amountWh` for `notional` (payment-token
+    /// base units, no fee), were settled into its owner's Settlement balance.
+    event FillsSettled(uint256 indexed orderId, address indexed owner, uint64 amountWh, uint256 notional);
     /// @notice The order's `remainingWh` was returned unfilled (its escrow unlocked, if it had rested).
     event OrderCancelled(uint256 indexed orderId, address indexed owner, uint64 remainingWh, CancelReason reason);
     /// @notice The order expired and was removed; its escrow for `remainingWh` returned.
@@ -240,6 +254,10 @@ interface IEnergyTrading {
     /// @notice Removes every listed order that has expired and returns its escrow; others are skipped.
     /// Anyone may call it. Returns how many were removed.
     function expireOrders(uint256[] calldata orderIds) external returns (uint256 removed);
+    /// @notice Settles every listed order's maker fills since its last settlement into its owner's Settlement
+    /// balance (orders with nothing to settle are skipped). Anyone may call it; proceeds only ever go to the
+    /// order's owner. A filled order's slot is deleted once settled. Returns how many orders it settled.
+    function claimFills(uint256[] calldata orderIds) external returns (uint256 settled);
     /// @notice Crosses a resting bid with a resting ask (a limit or Dutch sell) of the same zone at the ask's
     /// (current) price, for as much as both have left. Anyone may call it.
     function matchOrders(uint256 buyOrderId, uint256 sellOrderId) external;
@@ -265,7 +283,7 @@ interface IEnergyTrading {
     function MAX_FILLS_PER_CALL() external view returns (uint16);
     /// @notice Cancelled queue slots one call skips at most.
     function MAX_SKIPS_PER_CALL() external view returns (uint16);
-    /// @notice Largest order amount, 2^48 − 1 Wh.
+    /// @notice Largest order amount, 2^32 − 1 Wh.
     function MAX_AMOUNT_WH() external view returns (uint64);
     /// @notice Highest price tick.
     function MAX_TICK() external view returns (uint16);
@@ -290,7 +308,16 @@ interface IEnergyTrading {
     function referencePrice(uint32 zone) external view returns (uint128 pricePerKWh, uint64 observedAt, bool fresh);
     /// @notice The market's copy of PriceOracle's heartbeat.
     function referenceHeartbeat() external view returns (uint32);
-    /// @notice The live order `orderId`; reverts with TradingOrderNotFound otherwise.
+    /// @notice An order's maker fills not yet settled: its owner, side, the Wh and their notional at its price
+    /// (owner and amounts zero for anything else; `side` is always the side the id encodes). A sell order's
+    /// owner is owed the notional and still has the Wh in its locked credits; a buy order's owner is owed the
+    /// Wh and still has the notional in its locked payment.
+    function unsettledFills(uint256 orderId)
+        external
+        view
+        returns (address owner, Side side, uint64 filledWh, uint256 notional);
+    /// @notice The order `orderId` while it is live or has unsettled fills; reverts with TradingOrderNotFound
+    /// otherwise.
     function getOrder(uint256 orderId) external view returns (OrderView memory);
     /// @notice A Dutch order's terms; reverts with TradingOrderNotFound for anything else.
     function dutchTerms(uint256 orderId) external view returns (DutchTerms memory);

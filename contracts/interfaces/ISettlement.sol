@@ -4,21 +4,28 @@ pragma solidity 0.8.28;
 /// @title ISettlement
 /// @notice The market's escrow vault. Traders deposit the payment token and EnergyToken credits; each
 /// account's internal balance per token is split into `available` (only the owner may withdraw it) and
-/// `locked` (escrow of open orders, moved only by EnergyTrading). A trade moves `amountWh` locked credits
-/// from the seller to the buyer's available balance and the notional from the buyer's locked payment to
-/// the seller's available balance, less the zone's grid fee and the protocol fee.
+/// `locked` (escrow of open orders, moved only by EnergyTrading). Trades settle in three ways:
+/// - a taker (an order that matches at once) against resting makers (`settleTaker`): the taker's side settles
+///   at once, it pays or receives the notional at the makers' prices and pays the zone's grid fee and the
+///   protocol fee on top (a buyer) or out of its proceeds (a seller). The makers' side settles later
+///   (`settleMaker`: on claim, cancel or expiry; EnergyTrading keeps what each resting order filled since),
+///   for the exact notional and no fee, so a taker's fills never write the makers' balances;
+/// - two resting orders crossed by `matchOrders` (`settleResting`): both escrows settle at once and the
+///   seller pays the fees out of the notional.
 /// @dev Prices are in payment-token base units per kWh; credits are EnergyToken base units (Wh).
 /// Notional = ceil(amountWh × pricePerKWh / 1000): the buyer pays any rounding, never the escrow (EnergyTrading
 /// only uses prices that are multiples of 1000, so its notionals are exact).
-/// Fees, per fill, paid by the seller out of the notional: totalFee = ceil(notional × (gridFeeBps +
-/// protocolFeeBps) / 10_000) and protocolFee = floor(notional × protocolFeeBps / 10_000); the grid fee is the
-/// rest. The seller receives notional − totalFee, so every base unit the buyer pays lands somewhere exactly
-/// once and the fee rounding goes the fee side's way without ever exceeding the notional (both bps are
-/// bounded). The grid fee rate is the zone's peak or off-peak rate at the block's timestamp.
-/// Fees accrue inside the vault (per zone and for the protocol) and are swept by anyone to the zone's
-/// current treasury / the protocol treasury, so a trade makes no extra external calls or transfers and a
-/// treasury that cannot receive never blocks the market. Invariant: for each token, the vault's balance
-/// equals the sum of all accounts' available + locked balances plus the accrued, unswept fees.
+/// Fees on a notional: totalFee = ceil(notional × (gridFeeBps + protocolFeeBps) / 10_000) and protocolFee =
+/// floor(notional × protocolFeeBps / 10_000); the grid fee is the rest, so the fee rounding goes the fee side's
+/// way and every base unit lands somewhere exactly once. A taker's fees are computed once on the notional of
+/// all its fills. EnergyTrading passes the zone's grid fee rate (peak or off-peak at the block's timestamp,
+/// from its copy of GridManagement's schedule); the protocol fee is this vault's.
+/// Fees accrue inside the vault per zone (grid and protocol share one slot) and are swept by anyone to the
+/// zone's current treasury / the protocol treasury, so a trade makes no extra external calls or transfers
+/// and a treasury that cannot receive never blocks the market. Invariant: for each token, the vault's
+/// balance equals the sum of all accounts' available + locked balances plus the accrued, unswept fees, plus
+/// what takers paid to makers not yet settled and minus what makers sold out of their locked escrow and is
+/// not yet settled (EnergyTrading's `unsettledFills`).
 /// Withdrawals and sweeps work even while the system is paused or a zone is halted; halts and
 /// compliance limits are EnergyTrading's to enforce before it locks or settles.
 /// Statements are kept per account and UTC calendar month, keyed `YYYYMM` (see UtcMonth).
@@ -31,23 +38,25 @@ interface ISettlement {
         uint128 locked;
     }
 
-    /// @notice An account's activity in one UTC calendar month. `paid` is the notional paid as a buyer,
-    /// `earned` what it received as a seller after fees, `fees` the fees deducted from its sales.
-    /// Two slots: the seller's side (`soldWh`, `earned`, `fees`) and the buyer's side (`boughtWh`, `paid`), so a
-    /// fill writes one slot per party.
+    /// @notice An account's activity in one UTC calendar month, counted when it settles into the account's
+    /// balance: a taker's trades in the month they happen, a maker's fills in the month they are settled
+    /// (claim, cancel or expiry). `paid` is the notional paid as a buyer, `buyFees` the fees paid on top as a
+    /// buying taker, `earned` what it received as a seller after fees, `fees` the fees deducted from its sales.
+    /// Two slots: the seller's side (`soldWh`, `earned`, `fees`) and the buyer's side (`boughtWh`, `paid`,
+    /// `buyFees`), so a settlement writes one slot per party.
     struct Statement {
         uint64 soldWh;
         uint96 earned;
         uint96 fees;
         uint64 boughtWh;
         uint96 paid;
+        uint96 buyFees;
     }
 
-    /// @notice One fill of a taker against a maker's resting order, at the maker's price.
-    struct Fill {
-        address maker;
-        uint64 amountWh;
-        uint128 pricePerKWh;
+    /// @notice Fees accrued in a zone and not yet swept (one slot).
+    struct AccruedFees {
+        uint128 grid;
+        uint128 protocol;
     }
 
     /// @notice What a settle call moved in total, in payment-token base units.
@@ -75,6 +84,8 @@ interface ISettlement {
     error SettlementEnergyTradingAlreadySet(address energyTrading);
     /// @notice The protocol fee must be at most MAX_PROTOCOL_FEE_BPS.
     error SettlementProtocolFeeTooHigh(uint16 protocolFeeBps, uint16 maxProtocolFeeBps);
+    /// @notice A grid fee rate above MAX_GRID_FEE_BPS (GridManagement's own ceiling).
+    error SettlementGridFeeTooHigh(uint16 gridFeeBps, uint16 maxGridFeeBps);
     /// @notice A sweep found no accrued fees.
     error SettlementNoFeesAccrued();
 
@@ -88,8 +99,9 @@ interface ISettlement {
     event Locked(address indexed account, address indexed token, uint256 amount);
     /// @notice EnergyTrading moved `amount` of `account`'s `token` from locked back to available.
     event Unlocked(address indexed account, address indexed token, uint256 amount);
-    /// @notice EnergyTrading settled fills in `zone` (one event per settle call; the per-fill trades are
-    /// EnergyTrading's `TradeExecuted`). Each fill's fees follow from its notional and the two rates given here.
+    /// @notice EnergyTrading settled a taker's fills or a matchOrders fill in `zone` (one event per settle
+    /// call; the per-fill trades are EnergyTrading's `TradeExecuted`): the notional and the fees charged on it
+    /// at the two rates given here.
     event TradesSettled(
         uint32 indexed zone,
         uint16 gridFeeBps,
@@ -98,10 +110,13 @@ interface ISettlement {
         uint256 gridFee,
         uint256 protocolFee
     );
+    /// @notice A maker's fills since its last settlement were settled: `amountWh` bought or sold for
+    /// `notional` (no fee: its takers paid them).
+    event MakerSettled(address indexed maker, bool makerBuys, uint256 amountWh, uint256 notional);
     /// @notice A zone's accrued grid fees were paid to its treasury.
     event ZoneFeesSwept(uint32 indexed zone, address indexed treasury, uint256 amount);
-    /// @notice The accrued protocol fees were paid to the protocol treasury.
-    event ProtocolFeesSwept(address indexed treasury, uint256 amount);
+    /// @notice A zone's accrued protocol fees were paid to the protocol treasury.
+    event ProtocolFeesSwept(uint32 indexed zone, address indexed treasury, uint256 amount);
     /// @notice EnergyTrading was wired.
     event EnergyTradingSet(address indexed energyTrading);
     /// @notice The protocol fee changed.
@@ -128,33 +143,47 @@ interface ISettlement {
     function lock(address account, address token, uint256 amount) external;
     /// @notice Moves `amount` of `account`'s `token` from locked back to available (cancel, expiry, refund).
     function unlock(address account, address token, uint256 amount) external;
-    /// @notice Settles a taker's fills against resting orders in `zone`, then locks `takerLock` of the taker's
-    /// escrow for the part of its order that rests. A buying taker pays every notional from its available
-    /// payment and receives the credits as available; a selling taker delivers credits from its available
-    /// balance and receives each notional less fees. Makers are debited from their locked escrow and
-    /// credited to their available balance. `takerLock` is in the token the taker gives (payment when
-    /// buying, credits when selling).
-    function settleTaker(uint32 zone, address taker, bool takerBuys, Fill[] calldata fills, uint256 takerLock)
-        external
-        returns (TradeAmounts memory amounts);
-    /// @notice Settles a fill between two resting orders in `zone` (both escrows locked) at `pricePerKWh`,
-    /// and returns `buyerRefund` of the buyer's locked payment to its available balance (the part of its
-    /// escrow the better price left over).
+    /// @notice Settles a taker's side of its fills in `zone`: `amountWh` in total for `notional` at the makers'
+    /// prices, with fees at `gridFeeBps` and the protocol fee on `notional`; then locks `takerLock` of the
+    /// taker's escrow for the part of its order that rests. A buying taker pays notional + fees from its
+    /// available payment and receives the credits as available; a selling taker delivers the credits from its
+    /// available balance and receives notional − fees. `takerLock` is in the token the taker gives. The makers
+    /// settle later (`settleMaker`).
+    function settleTaker(
+        uint32 zone,
+        address taker,
+        bool takerBuys,
+        uint256 amountWh,
+        uint256 notional,
+        uint256 takerLock,
+        uint16 gridFeeBps
+    ) external returns (TradeAmounts memory amounts);
+    /// @notice Settles what a maker's resting order filled since its last settlement, `amountWh` for
+    /// `notional` (no fee), out of its locked escrow, and unlocks `unlockAmount` more of that escrow (the rest
+    /// of a cancelled or expired order). A selling maker's locked credits pay the Wh and it receives the
+    /// notional as available; a buying maker's locked payment pays the notional and it receives the credits.
+    function settleMaker(address maker, bool makerBuys, uint256 amountWh, uint256 notional, uint256 unlockAmount)
+        external;
+    /// @notice Settles a fill between two resting orders in `zone` (both escrows locked) at `pricePerKWh`, the
+    /// seller paying the fees at `gridFeeBps` and the protocol fee out of the notional, and returns
+    /// `buyerRefund` of the buyer's locked payment to its available balance (the part of its escrow the
+    /// better price left over).
     function settleResting(
         uint32 zone,
         address buyer,
         address seller,
         uint64 amountWh,
         uint128 pricePerKWh,
-        uint256 buyerRefund
+        uint256 buyerRefund,
+        uint16 gridFeeBps
     ) external returns (TradeAmounts memory amounts);
 
     // ─────────────────────────────────────────────────────────────── anyone
 
     /// @notice Pays `zone`'s accrued grid fees to the zone's current treasury.
     function sweepZoneFees(uint32 zone) external returns (uint256 amount);
-    /// @notice Pays the accrued protocol fees to the protocol treasury.
-    function sweepProtocolFees() external returns (uint256 amount);
+    /// @notice Pays `zone`'s accrued protocol fees to the protocol treasury.
+    function sweepProtocolFees(uint32 zone) external returns (uint256 amount);
 
     // ─────────────────────────────────────────────────────────────── governance (ADMIN)
 
@@ -169,13 +198,15 @@ interface ISettlement {
 
     /// @notice Upper bound of the protocol fee, in bps.
     function MAX_PROTOCOL_FEE_BPS() external view returns (uint16);
+    /// @notice Upper bound of the grid fee rate a settlement accepts, in bps (as GridManagement's).
+    function MAX_GRID_FEE_BPS() external view returns (uint16);
     /// @notice The payment token (a stablecoin).
     function paymentToken() external view returns (address);
     /// @notice The EnergyToken (credits, 1 base unit = 1 Wh).
     function energyToken() external view returns (address);
     /// @notice The zone registry whose grid fees and treasuries apply.
     function gridManagement() external view returns (address);
-    /// @notice The only caller of lock, unlock, settleTaker and settleResting (zero until wired).
+    /// @notice The only caller of lock, unlock, settleTaker, settleMaker and settleResting (zero until wired).
     function energyTrading() external view returns (address);
     /// @notice The protocol fee, in bps of the notional.
     function protocolFeeBps() external view returns (uint16);
@@ -187,8 +218,8 @@ interface ISettlement {
     function statement(address account, uint32 month) external view returns (Statement memory);
     /// @notice Grid fees accrued for `zone` and not yet swept, in payment-token base units.
     function accruedZoneFees(uint32 zone) external view returns (uint256);
-    /// @notice Protocol fees accrued and not yet swept, in payment-token base units.
-    function accruedProtocolFees() external view returns (uint256);
+    /// @notice Protocol fees accrued in `zone` and not yet swept, in payment-token base units.
+    function accruedProtocolFees(uint32 zone) external view returns (uint256);
     /// @notice ceil(amountWh × pricePerKWh / 1000): what a buyer pays for `amountWh` at `pricePerKWh`.
     function notionalOf(uint64 amountWh, uint256 pricePerKWh) external pure returns (uint256);
     /// @notice `YYYYMM` of the UTC calendar month `timestamp` falls in: the statement key.

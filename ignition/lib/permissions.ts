@@ -44,9 +44,10 @@ const ORACLE_GOVERNANCE: FunctionRoles = { ADMIN: ORACLE_ADMIN };
  * the oracles' `submitReport` (signature-checked; anyone may relay), AccessManaged's `setAuthority`
  * (authority-checked), Settlement's `deposit` / `depositWithPermit` / `withdraw` (they move only the
  * caller's own balance) and `sweepZoneFees` / `sweepProtocolFees` (fees only ever go to their treasury),
- * Settlement's `lock` / `unlock` / `settleTaker` / `settleResting` (the contract admits only the wired
+ * Settlement's `lock` / `unlock` / `settleTaker` / `settleMaker` / `settleResting` (the contract admits only the wired
  * EnergyTrading, not through the AccessManager), and every EnergyTrading trading function (`createOrder`,
- * `createDutchOrder`, `takeDutchOrder`, `cancelOrder` (owner-checked), `expireOrders`, `matchOrders`), and
+ * `createDutchOrder`, `takeDutchOrder`, `cancelOrder` (owner-checked), `expireOrders`, `matchOrders`,
+ * `claimFills` (proceeds only ever go to each order's owner)), and
  * EnergyTrading's hooks `onZoneRulesChanged` / `onPauseChanged` (only GridManagement) and `onReferencePrice` /
  * `onReferenceHeartbeat` (only PriceOracle), which the contract checks itself.
  */

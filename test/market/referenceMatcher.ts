@@ -3,8 +3,22 @@
  * contracts/interfaces/IEnergyTrading.sol and ISettlement.sol, with no chain: per-zone limit books with
  * price-time priority, partial fills at the maker's price, the per-call fill bound (FillLimit returns),
  * IOC / FOK / post-only, expiry (live while now < expiry; expired makers met during matching are removed and
- * refunded), cancels, Dutch auctions, matchOrders, the daily cap, and Settlement's available/locked balances
- * and fees. Every operation either applies completely or throws a `ReferenceRevert` and changes nothing.
+ * settled), cancels, Dutch auctions, matchOrders, the daily cap, and Settlement's available/locked balances,
+ * fees, per-zone fee accrual and sweeps, and monthly statements.
+ *
+ * Settlement of fills (lazy maker settlement, the taker pays the fees):
+ * - a taker (createOrder matching at once) settles its side at once for the total notional of its fills at
+ *   the makers' prices, with fees computed once on that total: a buying taker pays notional + fees from its
+ *   available payment, a selling taker receives notional − fees;
+ * - each maker order only moves the filled volume from `remainingWh` to `unsettledWh`; its owner's balances
+ *   are untouched until `claimFills`, `cancelOrder` or expiry settle it, for the exact notional at the
+ *   order's own price and no fee (a sell maker's Wh leave its locked credits and the notional lands in its
+ *   available payment; a buy maker's notional leaves its locked payment and the Wh land in its available
+ *   credits). A filled order stays stored (off the book) while it has unsettled fills;
+ * - matchOrders settles both resting orders at once, the seller paying the fees out of the notional and the
+ *   buyer refunded the price difference from its escrow; it never adds to `unsettledWh`;
+ * - a Dutch take settles both sides at once: the taker pays notional + fees, the seller gets the notional.
+ * Every operation either applies completely or throws a `ReferenceRevert` and changes nothing.
  *
  * Not modelled: price bands (the differential test never posts a reference, so the Unbanded policy accepts
  * every price), halts and pauses, and MAX_SKIPS_PER_CALL (a sequence cannot cancel 512 queue slots).
@@ -29,13 +43,13 @@ export const REASON_FILL_LIMIT = 2;
 
 const WH_PER_KWH = 1000n;
 const BPS = 10_000n;
-const MAX_AMOUNT_WH = (1n << 48n) - 1n;
+export const MAX_AMOUNT_WH = (1n << 32n) - 1n;
 const MAX_TICK = 65_535n;
-const MAX_EXPIRY = (1n << 40n) - 1n;
+export const MAX_EXPIRY = (1n << 32n) - 1n;
 
-export interface MarketParams {
-  tickSize: bigint;
-  maxFillsPerCall: number;
+/** One zone's trading rules (GridManagement's fee schedule and compliance limits). */
+export interface ZoneRules {
+  treasury: string;
   minOrderWh: bigint;
   maxOrderWh: bigint;
   maxDailyWhPerAccount: bigint;
@@ -43,7 +57,15 @@ export interface MarketParams {
   offPeakFeeBps: bigint;
   peakStartHour: number;
   peakEndHour: number;
+}
+
+export interface MarketParams {
+  tickSize: bigint;
+  maxFillsPerCall: number;
   protocolFeeBps: bigint;
+  protocolTreasury: string;
+  /** The open zones; any other zone is closed. */
+  zones: Record<number, ZoneRules>;
 }
 
 /** The contract's custom error name (and nothing else: arguments are compared through state and events). */
@@ -60,12 +82,13 @@ export interface RestingOrder {
   side: Side;
   kind: Kind;
   tick: bigint; // limit tick; a Dutch order's start tick
-  remainingWh: bigint;
+  remainingWh: bigint; // 0: off the book, stored only while unsettledWh != 0
+  unsettledWh: bigint; // maker fills since its last settlement
   expiry: bigint;
   dutch?: { startTick: bigint; floorTick: bigint; startTime: bigint; window: bigint };
 }
 
-/** Events in the shape the differential test decodes from the chain. */
+/** Events in the shape the differential test decodes from the chain (EnergyTrading's and Settlement's). */
 export type MarketEvent =
   | { name: "OrderCreated"; orderId: bigint; owner: string; side: Side; kind: Kind; amountWh: bigint; pricePerKWh: bigint }
   | { name: "OrderFilled"; orderId: bigint; owner: string; amountWh: bigint; pricePerKWh: bigint; remainingWh: bigint }
@@ -78,24 +101,41 @@ export type MarketEvent =
       amountWh: bigint;
       pricePerKWh: bigint;
     }
+  | { name: "FillsSettled"; orderId: bigint; owner: string; amountWh: bigint; notional: bigint }
   | { name: "OrderCancelled"; orderId: bigint; owner: string; remainingWh: bigint; reason: number }
-  | { name: "OrderExpired"; orderId: bigint; owner: string; remainingWh: bigint };
+  | { name: "OrderExpired"; orderId: bigint; owner: string; remainingWh: bigint }
+  | {
+      name: "TradesSettled";
+      zone: number;
+      gridFeeBps: bigint;
+      protocolFeeBps: bigint;
+      notional: bigint;
+      gridFee: bigint;
+      protocolFee: bigint;
+    }
+  | { name: "MakerSettled"; maker: string; makerBuys: boolean; amountWh: bigint; notional: bigint }
+  | { name: "ZoneFeesSwept"; zone: number; treasury: string; amount: bigint }
+  | { name: "ProtocolFeesSwept"; zone: number; treasury: string; amount: bigint };
 
 export interface Balance {
   available: bigint;
   locked: bigint;
 }
 
-export type Asset = "payment" | "credits";
-
-/** One maker fill inside a taker's call, at the maker's price. */
-interface Fill {
-  maker: string;
-  amountWh: bigint;
-  price: bigint;
+/** Settlement's monthly statement of an account. */
+export interface Statement {
+  soldWh: bigint;
+  earned: bigint;
+  fees: bigint;
+  boughtWh: bigint;
+  paid: bigint;
+  buyFees: bigint;
 }
 
+export type Asset = "payment" | "credits";
+
 interface MarketState {
+  /** Live orders and filled orders whose maker fills are not settled yet. */
   orders: Map<bigint, RestingOrder>;
   /** zone:side:tick → FIFO of resting order ids (expired ones stay until removed). */
   levels: Map<string, bigint[]>;
@@ -108,14 +148,15 @@ interface MarketState {
   wallets: Map<string, bigint>; // account:asset
   daily: Map<string, { day: bigint; committedWh: bigint }>; // zone:account
   accruedZoneFees: Map<number, bigint>;
-  accruedProtocolFees: bigint;
+  accruedProtocolFees: Map<number, bigint>;
+  statements: Map<string, Statement>; // account:YYYYMM
 }
 
 export class ReferenceMarket {
   private state: MarketState;
   /** Events of the last successful operation. */
   events: MarketEvent[] = [];
-  /** Order ids the last successful operation removed. */
+  /** Order ids whose storage the last successful operation deleted or took off the book. */
   removed: bigint[] = [];
 
   constructor(readonly params: MarketParams) {
@@ -130,7 +171,8 @@ export class ReferenceMarket {
       wallets: new Map(),
       daily: new Map(),
       accruedZoneFees: new Map(),
-      accruedProtocolFees: 0n,
+      accruedProtocolFees: new Map(),
+      statements: new Map(),
     };
   }
 
@@ -145,20 +187,46 @@ export class ReferenceMarket {
     return this.state.wallets.get(`${account.toLowerCase()}:${asset}`) ?? 0n;
   }
 
+  /** A stored order: live, or filled with unsettled maker fills. */
   order(orderId: bigint): RestingOrder | undefined {
     return this.state.orders.get(orderId);
   }
 
+  /** Orders on the book (or Dutch orders) with something left, expired or not. */
   openOrders(): RestingOrder[] {
+    return [...this.state.orders.values()].filter((o) => o.remainingWh !== 0n);
+  }
+
+  /** Every stored order, including filled ones waiting for settlement. */
+  storedOrders(): RestingOrder[] {
     return [...this.state.orders.values()];
+  }
+
+  /** EnergyTrading.unsettledFills: owner, unsettled Wh and their notional at the order's price (zero otherwise). */
+  unsettledFills(orderId: bigint): { owner: string | undefined; filledWh: bigint; notional: bigint } {
+    const o = this.state.orders.get(orderId);
+    if (o === undefined || o.unsettledWh === 0n) return { owner: o?.owner, filledWh: 0n, notional: 0n };
+    return { owner: o.owner, filledWh: o.unsettledWh, notional: (o.unsettledWh * o.tick * this.params.tickSize) / WH_PER_KWH };
   }
 
   accruedZoneFees(zone: number): bigint {
     return this.state.accruedZoneFees.get(zone) ?? 0n;
   }
 
-  accruedProtocolFees(): bigint {
-    return this.state.accruedProtocolFees;
+  accruedProtocolFees(zone: number): bigint {
+    return this.state.accruedProtocolFees.get(zone) ?? 0n;
+  }
+
+  statement(account: string, month: number): Statement {
+    const st = this.state.statements.get(`${account.toLowerCase()}:${month}`);
+    return st === undefined ? { soldWh: 0n, earned: 0n, fees: 0n, boughtWh: 0n, paid: 0n, buyFees: 0n } : { ...st };
+  }
+
+  /** The months some statement was written in. */
+  statementMonths(): number[] {
+    const months = new Set<number>();
+    for (const key of this.state.statements.keys()) months.add(Number(key.split(":")[1]));
+    return [...months];
   }
 
   bestBid(zone: number): bigint {
@@ -178,6 +246,15 @@ export class ReferenceMarket {
     if (elapsed > d.window) elapsed = d.window;
     const price = start - ((start - floor) * elapsed) / d.window;
     return ceilDiv(price, this.params.tickSize) * this.params.tickSize;
+  }
+
+  /** The zone's grid fee rate at `now`: peak within [peakStartHour, peakEndHour) UTC, wrapping past midnight. */
+  gridFeeBps(zone: number, now: bigint): bigint {
+    const rules = this.params.zones[zone];
+    const hour = Number((now % 86_400n) / 3_600n);
+    const { peakStartHour: start, peakEndHour: end } = rules;
+    const peak = start <= end ? hour >= start && hour < end : hour >= start || hour < end;
+    return peak ? rules.peakFeeBps : rules.offPeakFeeBps;
   }
 
   // ─────────────────────────────────────────────────────────────── accounts
@@ -215,6 +292,34 @@ export class ReferenceMarket {
     });
   }
 
+  /** Pays a zone's accrued grid fees to its treasury (anyone). */
+  sweepZoneFees(zone: number): bigint {
+    return this.apply((s) => {
+      const amount = s.accruedZoneFees.get(zone) ?? 0n;
+      if (amount === 0n) throw new ReferenceRevert("SettlementNoFeesAccrued");
+      const treasury = this.params.zones[zone].treasury;
+      s.accruedZoneFees.set(zone, 0n);
+      this.emit({ name: "ZoneFeesSwept", zone, treasury, amount });
+      const key = `${treasury.toLowerCase()}:payment`;
+      s.wallets.set(key, (s.wallets.get(key) ?? 0n) + amount);
+      return amount;
+    });
+  }
+
+  /** Pays a zone's accrued protocol fees to the protocol treasury (anyone). */
+  sweepProtocolFees(zone: number): bigint {
+    return this.apply((s) => {
+      const amount = s.accruedProtocolFees.get(zone) ?? 0n;
+      if (amount === 0n) throw new ReferenceRevert("SettlementNoFeesAccrued");
+      const treasury = this.params.protocolTreasury;
+      s.accruedProtocolFees.set(zone, 0n);
+      this.emit({ name: "ProtocolFeesSwept", zone, treasury, amount });
+      const key = `${treasury.toLowerCase()}:payment`;
+      s.wallets.set(key, (s.wallets.get(key) ?? 0n) + amount);
+      return amount;
+    });
+  }
+
   // ─────────────────────────────────────────────────────────────── trading
 
   createOrder(
@@ -228,7 +333,8 @@ export class ReferenceMarket {
     flags: number,
   ): bigint {
     return this.apply((s) => {
-      this.checkAmount(amountWh);
+      this.openZone(zone);
+      this.checkAmount(zone, amountWh);
       const tick = this.tickOf(price);
       this.checkExpiry(now, expiry);
       const single = (flags & (flags - 1)) === 0;
@@ -259,18 +365,28 @@ export class ReferenceMarket {
 
       let remaining = amountWh;
       let stillCrosses = false;
-      const fills: Fill[] = [];
+      const taken = { wh: 0n, notional: 0n };
       if ((flags & FLAG_POST_ONLY) !== 0) {
         const best = this.bestTick(zone, opposite(side));
         if (crosses(side, tick, best)) throw new ReferenceRevert("TradingPostOnlyWouldCross");
       } else {
-        [remaining, stillCrosses] = this.matchTaker(s, now, sender, zone, side, tick, orderId, amountWh, fills);
+        [remaining, stillCrosses] = this.matchTaker(s, now, sender, zone, side, tick, orderId, amountWh, taken);
       }
       if ((flags & FLAG_FOK) !== 0 && remaining !== 0n) throw new ReferenceRevert("TradingFillOrKillNotFilled");
 
       let lockAmount = 0n;
       if (!immediate && remaining !== 0n && !stillCrosses) {
-        s.orders.set(orderId, { id: orderId, owner: sender, zone, side, kind: KIND_LIMIT, tick, remainingWh: remaining, expiry });
+        s.orders.set(orderId, {
+          id: orderId,
+          owner: sender,
+          zone,
+          side,
+          kind: KIND_LIMIT,
+          tick,
+          remainingWh: remaining,
+          unsettledWh: 0n,
+          expiry,
+        });
         const queue = s.levels.get(ownKey) ?? [];
         queue.push(orderId);
         s.levels.set(ownKey, queue);
@@ -285,7 +401,7 @@ export class ReferenceMarket {
           reason: immediate ? REASON_IOC : REASON_FILL_LIMIT,
         });
       }
-      this.settleTaker(s, now, zone, sender, side === SIDE_BUY, fills, lockAmount);
+      this.settleTaker(s, now, zone, sender, side === SIDE_BUY, taken.wh, taken.notional, lockAmount);
       return orderId;
     });
   }
@@ -301,7 +417,8 @@ export class ReferenceMarket {
     expiry: bigint,
   ): bigint {
     return this.apply((s) => {
-      this.checkAmount(amountWh);
+      this.openZone(zone);
+      this.checkAmount(zone, amountWh);
       const startTick = this.tickOf(startPrice);
       const floorTick = this.tickOf(floorPrice);
       if (startTick < floorTick || window === 0n) throw new ReferenceRevert("TradingInvalidDutchTerms");
@@ -317,6 +434,7 @@ export class ReferenceMarket {
         kind: KIND_DUTCH,
         tick: startTick,
         remainingWh: amountWh,
+        unsettledWh: 0n,
         expiry,
         dutch: { startTick, floorTick, startTime: now, window },
       });
@@ -326,18 +444,21 @@ export class ReferenceMarket {
     });
   }
 
+  /** Both sides settle at once: the taker pays notional + fees, the Dutch seller receives the notional. */
   takeDutchOrder(now: bigint, sender: string, orderId: bigint, amountWh: bigint, maxPrice: bigint): void {
     this.apply((s) => {
       if (kindOf(orderId) !== KIND_DUTCH) throw new ReferenceRevert("TradingWrongOrderKind");
+      const zone = zoneOf(orderId);
+      this.openZone(zone);
       const order = this.liveOrder(s, now, orderId);
       if (amountWh === 0n) throw new ReferenceRevert("TradingZeroAmount");
       if (amountWh > order.remainingWh) amountWh = order.remainingWh;
-      if (amountWh < this.params.minOrderWh && amountWh !== order.remainingWh) {
+      if (amountWh < this.params.zones[zone].minOrderWh && amountWh !== order.remainingWh) {
         throw new ReferenceRevert("TradingTakeTooSmall");
       }
       const price = this.dutchPrice(order, now);
       if (price > maxPrice) throw new ReferenceRevert("TradingPriceAboveMax");
-      this.commit(s, now, order.zone, sender, amountWh);
+      this.commit(s, now, zone, sender, amountWh);
       const left = order.remainingWh - amountWh;
       this.reduce(s, order, amountWh);
       this.emit({ name: "OrderFilled", orderId, owner: order.owner, amountWh, pricePerKWh: price, remainingWh: left });
@@ -350,17 +471,20 @@ export class ReferenceMarket {
         amountWh,
         pricePerKWh: price,
       });
-      this.settleTaker(s, now, order.zone, sender, true, [{ maker: order.owner, amountWh, price }], 0n);
+      const notional = (amountWh * price) / WH_PER_KWH;
+      this.settleTaker(s, now, zone, sender, true, amountWh, notional, 0n);
+      this.settleMaker(s, now, order.owner, false, amountWh, notional, 0n);
     });
   }
 
-  cancelOrder(sender: string, orderId: bigint): void {
+  /** Only a live order (something left) can be cancelled: its unsettled fills settle, its escrow returns. */
+  cancelOrder(now: bigint, sender: string, orderId: bigint): void {
     this.apply((s) => {
       const order = s.orders.get(orderId);
-      if (order === undefined) throw new ReferenceRevert("TradingOrderNotFound");
+      if (order === undefined || order.remainingWh === 0n) throw new ReferenceRevert("TradingOrderNotFound");
       if (order.owner.toLowerCase() !== sender.toLowerCase()) throw new ReferenceRevert("TradingNotOrderOwner");
-      this.removeWithRefund(s, order);
       this.emit({ name: "OrderCancelled", orderId, owner: order.owner, remainingWh: order.remainingWh, reason: REASON_OWNER });
+      this.removeAndSettle(s, now, order);
     });
   }
 
@@ -369,12 +493,31 @@ export class ReferenceMarket {
       let removed = 0;
       for (const orderId of orderIds) {
         const order = s.orders.get(orderId);
-        if (order === undefined || now < order.expiry) continue;
-        this.removeWithRefund(s, order);
+        if (order === undefined || order.remainingWh === 0n || now < order.expiry) continue;
         this.emit({ name: "OrderExpired", orderId, owner: order.owner, remainingWh: order.remainingWh });
+        this.removeAndSettle(s, now, order);
         removed += 1;
       }
       return removed;
+    });
+  }
+
+  /** Settles each listed order's unsettled maker fills into its owner's balance; a filled order's slot goes. */
+  claimFills(now: bigint, orderIds: bigint[]): number {
+    return this.apply((s) => {
+      let settled = 0;
+      for (const orderId of orderIds) {
+        const order = s.orders.get(orderId);
+        if (order === undefined || order.unsettledWh === 0n) continue;
+        if (order.remainingWh === 0n) {
+          s.orders.delete(orderId);
+          this.removed.push(orderId);
+        }
+        this.settleOrderFills(s, now, order, 0n);
+        order.unsettledWh = 0n;
+        settled += 1;
+      }
+      return settled;
     });
   }
 
@@ -389,6 +532,7 @@ export class ReferenceMarket {
       }
       const zone = zoneOf(buyOrderId);
       if (zoneOf(sellOrderId) !== zone) throw new ReferenceRevert("TradingZoneMismatch");
+      this.openZone(zone);
       const bid = this.liveOrder(s, now, buyOrderId);
       const ask = this.liveOrder(s, now, sellOrderId);
       const bidPrice = bid.tick * this.params.tickSize;
@@ -411,21 +555,30 @@ export class ReferenceMarket {
         amountWh,
         pricePerKWh: askPrice,
       });
-      // Both escrows are locked: the buyer's at its own limit, so the better price leaves a refund.
-      const { notional, gridFee, protocolFee } = this.tradeAmounts(now, amountWh, askPrice);
+      // Both escrows are locked: the buyer's at its own limit, so the better price leaves a refund. The seller
+      // pays the fees out of the notional.
+      const notional = ceilDiv(amountWh * askPrice, WH_PER_KWH);
+      const { gridFee, protocolFee, gridFeeBps } = this.feesOn(zone, now, notional);
+      const fees = gridFee + protocolFee;
       const refund = (amountWh * (bidPrice - askPrice)) / WH_PER_KWH;
       this.debitLocked(s, ask.owner, "credits", amountWh);
       this.debitLocked(s, bid.owner, "payment", notional + refund);
       this.credit(s, bid.owner, "credits", amountWh);
-      this.credit(s, ask.owner, "payment", notional - gridFee - protocolFee);
+      this.credit(s, ask.owner, "payment", notional - fees);
       this.credit(s, bid.owner, "payment", refund);
-      this.accrue(s, zone, gridFee, protocolFee);
+      this.recordPurchase(s, now, bid.owner, amountWh, notional, 0n);
+      this.recordSale(s, now, ask.owner, amountWh, notional - fees, fees);
+      this.accrue(s, zone, gridFeeBps, notional, gridFee, protocolFee);
     });
   }
 
   // ─────────────────────────────────────────────────────────────── matching
 
-  /** Walks the opposite book best price first, FIFO within a price; returns [remaining, stillCrosses]. */
+  /**
+   * Walks the opposite book best price first, FIFO within a price, at the makers' prices; each maker's fill
+   * goes to its unsettled volume. Accumulates the taker's volume and notional in `taken`; returns
+   * [remaining, stillCrosses].
+   */
   private matchTaker(
     s: MarketState,
     now: bigint,
@@ -435,7 +588,7 @@ export class ReferenceMarket {
     tick: bigint,
     takerId: bigint,
     amountWh: bigint,
-    fills: Fill[],
+    taken: { wh: bigint; notional: bigint },
   ): [bigint, boolean] {
     const makerSide = opposite(side);
     let remaining = amountWh;
@@ -455,18 +608,20 @@ export class ReferenceMarket {
           s.orders.delete(maker.id);
           this.removed.push(maker.id);
           this.emit({ name: "OrderExpired", orderId: maker.id, owner: maker.owner, remainingWh: maker.remainingWh });
-          this.unlock(s, maker.owner, makerSide === SIDE_BUY ? "payment" : "credits", escrowOf(makerSide, maker.remainingWh, price));
+          this.settleOrderFills(s, now, maker, maker.remainingWh);
           continue;
         }
         const fill = remaining < maker.remainingWh ? remaining : maker.remainingWh;
         remaining -= fill;
         maker.remainingWh -= fill;
+        maker.unsettledWh += fill;
         if (maker.remainingWh === 0n) {
+          // off the book; the slot stays for its unsettled fills
           queue.shift();
-          s.orders.delete(maker.id);
           this.removed.push(maker.id);
         }
-        fills.push({ maker: maker.owner, amountWh: fill, price });
+        taken.wh += fill;
+        taken.notional += (fill * price) / WH_PER_KWH;
         this.emit({ name: "OrderFilled", orderId: maker.id, owner: maker.owner, amountWh: fill, pricePerKWh: price, remainingWh: maker.remainingWh });
         const [buyOrderId, sellOrderId, buyer, seller] =
           side === SIDE_BUY ? [takerId, maker.id, taker, maker.owner] : [maker.id, takerId, maker.owner, taker];
@@ -477,51 +632,82 @@ export class ReferenceMarket {
     return [0n, false];
   }
 
-  /** Settlement.settleTaker: makers from their escrow, the taker from its available balance (plus what rests). */
-  private settleTaker(s: MarketState, now: bigint, zone: number, taker: string, takerBuys: boolean, fills: Fill[], takerLock: bigint) {
-    let takerWh = 0n;
-    let takerNet = 0n;
-    let totalNotional = 0n;
-    let gridFees = 0n;
-    let protocolFees = 0n;
-    for (const fill of fills) {
-      const { notional, gridFee, protocolFee } = this.tradeAmounts(now, fill.amountWh, fill.price);
-      if (takerBuys) {
-        this.debitLocked(s, fill.maker, "credits", fill.amountWh);
-        this.credit(s, fill.maker, "payment", notional - gridFee - protocolFee);
-      } else {
-        this.debitLocked(s, fill.maker, "payment", notional);
-        this.credit(s, fill.maker, "credits", fill.amountWh);
-        takerNet += notional - gridFee - protocolFee;
-      }
-      takerWh += fill.amountWh;
-      totalNotional += notional;
-      gridFees += gridFee;
-      protocolFees += protocolFee;
-    }
+  /**
+   * Settlement.settleTaker: the taker's side of all its fills at once (fees once on the total notional, paid
+   * on top by a buyer, out of the proceeds by a seller), then the escrow of what rests.
+   */
+  private settleTaker(
+    s: MarketState,
+    now: bigint,
+    zone: number,
+    taker: string,
+    takerBuys: boolean,
+    amountWh: bigint,
+    notional: bigint,
+    takerLock: bigint,
+  ) {
+    if (amountWh === 0n && takerLock === 0n) return; // nothing to settle: Settlement is not called
     const gives: Asset = takerBuys ? "payment" : "credits";
-    const debit = (takerBuys ? totalNotional : takerWh) + takerLock;
-    if (debit !== 0n) this.debitAvailable(s, taker, gives, debit);
-    if (takerLock !== 0n) this.addLocked(s, taker, gives, takerLock);
-    if (takerWh !== 0n) {
-      this.credit(s, taker, takerBuys ? "credits" : "payment", takerBuys ? takerWh : takerNet);
-      this.accrue(s, zone, gridFees, protocolFees);
+    if (amountWh === 0n) {
+      this.lock(s, taker, gives, takerLock);
+      return;
     }
+    const { gridFee, protocolFee, gridFeeBps } = this.feesOn(zone, now, notional);
+    const fees = gridFee + protocolFee;
+    this.debitAvailable(s, taker, gives, (takerBuys ? notional + fees : amountWh) + takerLock);
+    this.addLocked(s, taker, gives, takerLock);
+    if (takerBuys) {
+      this.credit(s, taker, "credits", amountWh);
+      this.recordPurchase(s, now, taker, amountWh, notional, fees);
+    } else {
+      this.credit(s, taker, "payment", notional - fees);
+      this.recordSale(s, now, taker, amountWh, notional - fees, fees);
+    }
+    this.accrue(s, zone, gridFeeBps, notional, gridFee, protocolFee);
   }
 
-  /** Notional rounds up against the buyer; total fee up against the seller; the protocol's share down. */
-  tradeAmounts(now: bigint, amountWh: bigint, price: bigint) {
-    const notional = ceilDiv(amountWh * price, WH_PER_KWH);
-    const gridBps = this.isPeak(now) ? this.params.peakFeeBps : this.params.offPeakFeeBps;
-    const totalFee = ceilDiv(notional * (gridBps + this.params.protocolFeeBps), BPS);
+  /**
+   * Settles an order's unsettled maker fills at its own price (no fee) and returns `unlockWh` of its remaining
+   * escrow. The caller resets or deletes the order.
+   */
+  private settleOrderFills(s: MarketState, now: bigint, order: RestingOrder, unlockWh: bigint) {
+    const price = order.tick * this.params.tickSize;
+    const filledWh = order.unsettledWh;
+    const notional = (filledWh * price) / WH_PER_KWH;
+    if (filledWh !== 0n) this.emit({ name: "FillsSettled", orderId: order.id, owner: order.owner, amountWh: filledWh, notional });
+    this.settleMaker(s, now, order.owner, order.side === SIDE_BUY, filledWh, notional, escrowOf(order.side, unlockWh, price));
+  }
+
+  /** Settlement.settleMaker: the maker's locked escrow pays what it gave and `unlock` more returns to available. */
+  private settleMaker(
+    s: MarketState,
+    now: bigint,
+    maker: string,
+    makerBuys: boolean,
+    amountWh: bigint,
+    notional: bigint,
+    unlock: bigint,
+  ) {
+    const gave: Asset = makerBuys ? "payment" : "credits";
+    this.debitLocked(s, maker, gave, (makerBuys ? notional : amountWh) + unlock);
+    this.credit(s, maker, gave, unlock);
+    if (amountWh === 0n) return;
+    if (makerBuys) {
+      this.credit(s, maker, "credits", amountWh);
+      this.recordPurchase(s, now, maker, amountWh, notional, 0n);
+    } else {
+      this.credit(s, maker, "payment", notional);
+      this.recordSale(s, now, maker, amountWh, notional, 0n);
+    }
+    this.emit({ name: "MakerSettled", maker, makerBuys, amountWh, notional });
+  }
+
+  /** Fees on a notional: total rounds up against the payer, the protocol's share down, the grid fee the rest. */
+  feesOn(zone: number, now: bigint, notional: bigint) {
+    const gridFeeBps = this.gridFeeBps(zone, now);
+    const totalFee = ceilDiv(notional * (gridFeeBps + this.params.protocolFeeBps), BPS);
     const protocolFee = (notional * this.params.protocolFeeBps) / BPS;
-    return { notional, gridFee: totalFee - protocolFee, protocolFee };
-  }
-
-  private isPeak(now: bigint): boolean {
-    const hour = Number((now % 86_400n) / 3_600n);
-    const { peakStartHour: start, peakEndHour: end } = this.params;
-    return start <= end ? hour >= start && hour < end : hour >= start || hour < end;
+    return { gridFee: totalFee - protocolFee, protocolFee, gridFeeBps };
   }
 
   // ─────────────────────────────────────────────────────────────── book helpers
@@ -537,20 +723,25 @@ export class ReferenceMarket {
     return best;
   }
 
-  /** Takes `amountWh` off a resting order (matchOrders, Dutch takes); removes it when nothing is left. */
+  /**
+   * Takes `amountWh` off a resting order settled at once (matchOrders, Dutch takes); an order with nothing
+   * left leaves the book, and its storage unless unsettled maker fills remain.
+   */
   private reduce(s: MarketState, order: RestingOrder, amountWh: bigint) {
     order.remainingWh -= amountWh;
-    if (order.remainingWh === 0n) this.unlink(s, order);
+    if (order.remainingWh !== 0n) return;
+    this.unlink(s, order);
+    if (order.unsettledWh === 0n) s.orders.delete(order.id);
   }
 
-  private removeWithRefund(s: MarketState, order: RestingOrder) {
+  /** Deletes a live order, takes it off the book, settles its unsettled fills and returns its escrow. */
+  private removeAndSettle(s: MarketState, now: bigint, order: RestingOrder) {
+    s.orders.delete(order.id);
     this.unlink(s, order);
-    const asset: Asset = order.side === SIDE_BUY ? "payment" : "credits";
-    this.unlock(s, order.owner, asset, escrowOf(order.side, order.remainingWh, order.tick * this.params.tickSize));
+    this.settleOrderFills(s, now, order, order.remainingWh);
   }
 
   private unlink(s: MarketState, order: RestingOrder) {
-    s.orders.delete(order.id);
     this.removed.push(order.id);
     if (order.kind !== KIND_LIMIT) return;
     const key = levelKey(order.zone, order.side, order.tick);
@@ -561,18 +752,23 @@ export class ReferenceMarket {
 
   private liveOrder(s: MarketState, now: bigint, orderId: bigint): RestingOrder {
     const order = s.orders.get(orderId);
-    if (order === undefined) throw new ReferenceRevert("TradingOrderNotFound");
+    if (order === undefined || order.remainingWh === 0n) throw new ReferenceRevert("TradingOrderNotFound");
     if (now >= order.expiry) throw new ReferenceRevert("TradingOrderExpired");
     return order;
   }
 
   // ─────────────────────────────────────────────────────────────── checks
 
-  private checkAmount(amountWh: bigint) {
+  private openZone(zone: number) {
+    if (this.params.zones[zone] === undefined) throw new ReferenceRevert("TradingZoneClosed");
+  }
+
+  private checkAmount(zone: number, amountWh: bigint) {
+    const rules = this.params.zones[zone];
     if (amountWh === 0n) throw new ReferenceRevert("TradingZeroAmount");
     if (amountWh > MAX_AMOUNT_WH) throw new ReferenceRevert("TradingAmountTooLarge");
-    if (amountWh < this.params.minOrderWh) throw new ReferenceRevert("TradingOrderTooSmall");
-    if (this.params.maxOrderWh !== 0n && amountWh > this.params.maxOrderWh) throw new ReferenceRevert("TradingOrderTooLarge");
+    if (amountWh < rules.minOrderWh) throw new ReferenceRevert("TradingOrderTooSmall");
+    if (rules.maxOrderWh !== 0n && amountWh > rules.maxOrderWh) throw new ReferenceRevert("TradingOrderTooLarge");
   }
 
   private tickOf(price: bigint): bigint {
@@ -588,7 +784,7 @@ export class ReferenceMarket {
 
   /** The daily cap counts the full amount of every order placed and every Dutch take, per UTC day and zone. */
   private commit(s: MarketState, now: bigint, zone: number, account: string, amountWh: bigint) {
-    const limit = this.params.maxDailyWhPerAccount;
+    const limit = this.params.zones[zone].maxDailyWhPerAccount;
     if (limit === 0n) return;
     const day = now / 86_400n;
     const key = `${zone}:${account.toLowerCase()}`;
@@ -635,14 +831,35 @@ export class ReferenceMarket {
     this.addLocked(s, account, asset, amount);
   }
 
-  private unlock(s: MarketState, account: string, asset: Asset, amount: bigint) {
-    this.debitLocked(s, account, asset, amount);
-    this.credit(s, account, asset, amount);
+  private accrue(s: MarketState, zone: number, gridFeeBps: bigint, notional: bigint, gridFee: bigint, protocolFee: bigint) {
+    s.accruedZoneFees.set(zone, (s.accruedZoneFees.get(zone) ?? 0n) + gridFee);
+    s.accruedProtocolFees.set(zone, (s.accruedProtocolFees.get(zone) ?? 0n) + protocolFee);
+    this.emit({ name: "TradesSettled", zone, gridFeeBps, protocolFeeBps: this.params.protocolFeeBps, notional, gridFee, protocolFee });
   }
 
-  private accrue(s: MarketState, zone: number, gridFee: bigint, protocolFee: bigint) {
-    s.accruedZoneFees.set(zone, (s.accruedZoneFees.get(zone) ?? 0n) + gridFee);
-    s.accruedProtocolFees += protocolFee;
+  /** Statements count a settlement in the UTC month it happens (a maker's fills when they are settled). */
+  private statementEntry(s: MarketState, now: bigint, account: string): Statement {
+    const key = `${account.toLowerCase()}:${monthOf(now)}`;
+    let st = s.statements.get(key);
+    if (st === undefined) {
+      st = { soldWh: 0n, earned: 0n, fees: 0n, boughtWh: 0n, paid: 0n, buyFees: 0n };
+      s.statements.set(key, st);
+    }
+    return st;
+  }
+
+  private recordPurchase(s: MarketState, now: bigint, account: string, amountWh: bigint, paid: bigint, fees: bigint) {
+    const st = this.statementEntry(s, now, account);
+    st.boughtWh += amountWh;
+    st.paid += paid;
+    st.buyFees += fees;
+  }
+
+  private recordSale(s: MarketState, now: bigint, account: string, amountWh: bigint, earned: bigint, fees: bigint) {
+    const st = this.statementEntry(s, now, account);
+    st.soldWh += amountWh;
+    st.earned += earned;
+    st.fees += fees;
   }
 
   // ─────────────────────────────────────────────────────────────── transactions
@@ -666,6 +883,12 @@ export class ReferenceMarket {
       throw error;
     }
   }
+}
+
+/** `YYYYMM` of the UTC calendar month of a timestamp (the statement key). */
+export function monthOf(timestamp: bigint): number {
+  const date = new Date(Number(timestamp) * 1000);
+  return date.getUTCFullYear() * 100 + date.getUTCMonth() + 1;
 }
 
 // ─────────────────────────────────────────────────────────────── ids (IEnergyTrading: "Order ids encode …")
@@ -717,6 +940,8 @@ function cloneState(s: MarketState): MarketState {
   for (const [k, b] of s.balances) balances.set(k, { ...b });
   const daily = new Map<string, { day: bigint; committedWh: bigint }>();
   for (const [k, d] of s.daily) daily.set(k, { ...d });
+  const statements = new Map<string, Statement>();
+  for (const [k, st] of s.statements) statements.set(k, { ...st });
   const levels = new Map<string, bigint[]>();
   for (const [k, q] of s.levels) levels.set(k, [...q]);
   return {
@@ -728,5 +953,7 @@ function cloneState(s: MarketState): MarketState {
     wallets: new Map(s.wallets),
     daily,
     accruedZoneFees: new Map(s.accruedZoneFees),
+    accruedProtocolFees: new Map(s.accruedProtocolFees),
+    statements,
   };
 }

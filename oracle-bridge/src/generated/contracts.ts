@@ -4631,6 +4631,37 @@ export const energyTradingAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "orderId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "owner",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "amountWh",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "notional",
+        "type": "uint256"
+      }
+    ],
+    "name": "FillsSettled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "indexed": false,
         "internalType": "uint16",
         "name": "maxFillsPerCall",
@@ -5119,6 +5150,25 @@ export const energyTradingAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256[]",
+        "name": "orderIds",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "claimFills",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "settled",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "zone",
         "type": "uint32"
@@ -5357,6 +5407,11 @@ export const energyTradingAbi = [
           {
             "internalType": "uint64",
             "name": "expiry",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "unsettledWh",
             "type": "uint64"
           }
         ],
@@ -5833,6 +5888,40 @@ export const energyTradingAbi = [
         "internalType": "struct IGridManagement.TradingRules",
         "name": "rules",
         "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "orderId",
+        "type": "uint256"
+      }
+    ],
+    "name": "unsettledFills",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "owner",
+        "type": "address"
+      },
+      {
+        "internalType": "enum IEnergyTrading.Side",
+        "name": "side",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint64",
+        "name": "filledWh",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "notional",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -14329,6 +14418,22 @@ export const settlementAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint16",
+        "name": "gridFeeBps",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint16",
+        "name": "maxGridFeeBps",
+        "type": "uint16"
+      }
+    ],
+    "name": "SettlementGridFeeTooHigh",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
@@ -14500,6 +14605,37 @@ export const settlementAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": true,
+        "internalType": "address",
+        "name": "maker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "makerBuys",
+        "type": "bool"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amountWh",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "notional",
+        "type": "uint256"
+      }
+    ],
+    "name": "MakerSettled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "indexed": false,
         "internalType": "uint16",
         "name": "protocolFeeBps",
@@ -14512,6 +14648,12 @@ export const settlementAbi = [
   {
     "anonymous": false,
     "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "zone",
+        "type": "uint32"
+      },
       {
         "indexed": true,
         "internalType": "address",
@@ -14661,7 +14803,7 @@ export const settlementAbi = [
   },
   {
     "inputs": [],
-    "name": "MAX_PROTOCOL_FEE_BPS",
+    "name": "MAX_GRID_FEE_BPS",
     "outputs": [
       {
         "internalType": "uint16",
@@ -14674,6 +14816,25 @@ export const settlementAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_PROTOCOL_FEE_BPS",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "zone",
+        "type": "uint32"
+      }
+    ],
     "name": "accruedProtocolFees",
     "outputs": [
       {
@@ -15021,6 +15182,39 @@ export const settlementAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "maker",
+        "type": "address"
+      },
+      {
+        "internalType": "bool",
+        "name": "makerBuys",
+        "type": "bool"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amountWh",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "notional",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "unlockAmount",
+        "type": "uint256"
+      }
+    ],
+    "name": "settleMaker",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "zone",
         "type": "uint32"
@@ -15049,6 +15243,11 @@ export const settlementAbi = [
         "internalType": "uint256",
         "name": "buyerRefund",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint16",
+        "name": "gridFeeBps",
+        "type": "uint16"
       }
     ],
     "name": "settleResting",
@@ -15097,31 +15296,24 @@ export const settlementAbi = [
         "type": "bool"
       },
       {
-        "components": [
-          {
-            "internalType": "address",
-            "name": "maker",
-            "type": "address"
-          },
-          {
-            "internalType": "uint64",
-            "name": "amountWh",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint128",
-            "name": "pricePerKWh",
-            "type": "uint128"
-          }
-        ],
-        "internalType": "struct ISettlement.Fill[]",
-        "name": "fills",
-        "type": "tuple[]"
+        "internalType": "uint256",
+        "name": "amountWh",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "notional",
+        "type": "uint256"
       },
       {
         "internalType": "uint256",
         "name": "takerLock",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint16",
+        "name": "gridFeeBps",
+        "type": "uint16"
       }
     ],
     "name": "settleTaker",
@@ -15193,6 +15385,11 @@ export const settlementAbi = [
             "internalType": "uint96",
             "name": "paid",
             "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "buyFees",
+            "type": "uint96"
           }
         ],
         "internalType": "struct ISettlement.Statement",
@@ -15204,7 +15401,13 @@ export const settlementAbi = [
     "type": "function"
   },
   {
-    "inputs": [],
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "zone",
+        "type": "uint32"
+      }
+    ],
     "name": "sweepProtocolFees",
     "outputs": [
       {
