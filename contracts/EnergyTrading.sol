@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IEnergyTrading} from "./interfaces/IEnergyTrading.sol";
@@ -9,21 +10,24 @@ import {IGridManagement} from "./interfaces/IGridManagement.sol";
 import {IReferencePriceHook, IZoneRulesHook} from "./interfaces/IMarketHooks.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
+import {Settlement} from "./Settlement.sol";
 
 /// @title EnergyTrading
 /// @notice Per-zone central limit order book for EnergyToken credits (see IEnergyTrading for the rules).
-/// @dev Storage layout, chosen so that a resting order is one storage slot and the best price is two reads:
+/// @dev Storage layout, chosen so that a resting order is one storage slot and the best prices are one read:
 /// - `_orders[orderId]`: owner, remaining Wh, Wh filled as a maker and not yet settled, expiry (one slot).
 /// - `_levels[levelKey]`: the FIFO queue of one price level (head, tail, live count; one slot). A level's
 ///   key is the order id without its sequence number, so a maker's id is `levelKey << 64 | index`.
 /// - a two-level bitmap per (zone, side): `_roots[bookKey]` has bit w set when leaf word w has a live level,
-///   `_leaves[bookKey << 8 | w]` bit b when tick `w × 256 + b` has one.
+///   `_leaves[bookKey << 8 | w]` bit b when tick `w × 256 + b` has one. It finds the next best level when
+///   the best one empties.
 /// - `_rules[zone]`: GridManagement's trading rules of the zone (flags, fees, limits; one slot) and
-///   `_references[zone]`: PriceOracle's latest price (one slot). Both contracts push every change in the
-///   transaction that makes it (`IZoneRulesHook`, `IReferencePriceHook`); the global pause and the oracle's
-///   heartbeat live in `_config`. An order therefore reads three local slots instead of calling two contracts.
-/// Escrow and balances live in Settlement; EnergyTrading only ever calls Settlement (trusted, no token
-/// transfers). Every trading entry point is `nonReentrant`.
+///   `_books[zone]`: PriceOracle's latest price and the best bid and ask ticks (one slot). Both contracts push
+///   every change in the transaction that makes it (`IZoneRulesHook`, `IReferencePriceHook`); the global pause
+///   and the oracle's heartbeat live in `_config`. An order therefore reads three local slots instead of
+///   calling two contracts and walking the bitmap.
+/// Escrow and balances live in Settlement, which the constructor deploys (so the vault knows its market from
+/// birth, as an immutable); EnergyTrading only ever calls Settlement (trusted, no token transfers). Every trading entry point is `nonReentrant`.
 /// Permissions: the three setters are ADMIN (AccessManager); the hooks admit only GridManagement and
 /// PriceOracle; everything else is open to every account.
 contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, AccessManaged, ReentrancyGuardTransient {
@@ -81,10 +85,14 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         uint32 referenceHeartbeat;
     }
 
-    /// @dev PriceOracle's latest reference price of a zone: one slot.
-    struct Reference {
+    /// @dev Per zone, one slot: PriceOracle's latest reference price (pushed by PriceOracle) and the best live
+    /// tick of each side of the limit book (0 = that side is empty), kept equal to what the bitmap says by every
+    /// `_setTick` and `_clearTick`. An order reads the best opposite price here instead of two bitmap words.
+    struct ZoneBook {
         uint128 pricePerKWh;
         uint64 observedAt;
+        uint16 bestBidTick;
+        uint16 bestAskTick;
     }
 
     /// @dev An incoming limit order, as createOrder validated it (memory only, never stored).
@@ -98,7 +106,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         uint64 expiry;
         uint8 flags;
         bool immediate;
-        uint16 gridFeeBps;
+        IGridManagement.TradingRules rules;
     }
 
     /// @dev Progress of one taker through the book: what is left, the volume and notional filled so far.
@@ -134,12 +142,13 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     mapping(uint256 leafKey => uint256 ticks) private _leaves;
     mapping(uint32 zone => mapping(address account => DailyCommit)) private _daily;
     mapping(uint32 zone => IGridManagement.TradingRules) private _rules;
-    mapping(uint32 zone => Reference) private _references;
+    mapping(uint32 zone => ZoneBook) private _books;
 
     // ─────────────────────────────────────────────────────────────── constructor
 
     /// @param authority The AccessManager.
-    /// @param settlement_ The escrow vault (its payment token and EnergyToken are the market's).
+    /// @param vault The terms of the escrow vault this constructor deploys (payment token, EnergyToken, protocol
+    /// treasury and fee); the new Settlement accepts lock, unlock and settle calls from this contract only.
     /// @param gridManagement_ Zones, halts and compliance limits.
     /// @param priceOracle_ Reference prices for the bands.
     /// @param tickSize_ Price grid step, payment-token base units per kWh; a non-zero multiple of 1000.
@@ -148,7 +157,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     /// @param staleReferencePolicy_ What happens while the reference is stale.
     constructor(
         address authority,
-        ISettlement settlement_,
+        VaultTerms memory vault,
         IGridManagement gridManagement_,
         IPriceOracle priceOracle_,
         uint128 tickSize_,
@@ -156,17 +165,21 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         uint16 priceBandBps_,
         StaleReferencePolicy staleReferencePolicy_
     ) AccessManaged(authority) {
-        require(
-            address(settlement_) != address(0) && address(gridManagement_) != address(0)
-                && address(priceOracle_) != address(0),
-            TradingZeroAddress()
-        );
+        require(address(gridManagement_) != address(0) && address(priceOracle_) != address(0), TradingZeroAddress());
         require(tickSize_ != 0 && tickSize_ % WH_PER_KWH == 0, TradingInvalidTickSize(tickSize_));
-        _settlement = settlement_;
+        // Settlement checks the tokens, the treasury and the fee (SettlementZeroAddress, ...ProtocolFeeTooHigh).
+        _settlement = new Settlement(
+            authority,
+            gridManagement_,
+            IERC20(vault.paymentToken),
+            IERC20(vault.energyToken),
+            vault.protocolTreasury,
+            vault.protocolFeeBps
+        );
         _gridManagement = gridManagement_;
         _priceOracle = priceOracle_;
-        _paymentToken = settlement_.paymentToken();
-        _energyToken = settlement_.energyToken();
+        _paymentToken = vault.paymentToken;
+        _energyToken = vault.energyToken;
         _tickSize = tickSize_;
         _setMaxFillsPerCall(maxFillsPerCall_);
         _setPriceBand(priceBandBps_);
@@ -199,7 +212,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
                 expiry: expiry,
                 flags: flags,
                 immediate: flags & (FLAG_IMMEDIATE_OR_CANCEL | FLAG_FILL_OR_KILL) != 0,
-                gridFeeBps: _gridFeeBps(limits)
+                rules: limits
             }),
             config
         );
@@ -366,7 +379,8 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     /// @inheritdoc IReferencePriceHook
     function onReferencePrice(uint32 zone, uint128 pricePerKWh, uint64 observedAt) external {
         require(msg.sender == address(_priceOracle), TradingCallerNotPriceOracle(msg.sender));
-        _references[zone] = Reference({pricePerKWh: pricePerKWh, observedAt: observedAt});
+        ZoneBook storage book = _books[zone];
+        (book.pricePerKWh, book.observedAt) = (pricePerKWh, observedAt);
     }
 
     /// @inheritdoc IReferencePriceHook
@@ -494,12 +508,12 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
 
     /// @inheritdoc IEnergyTrading
     function bestBid(uint32 zone) external view returns (uint128) {
-        return _priceOfTick(_highest(_bookKey(zone, Side.Buy)));
+        return _priceOfTick(_books[zone].bestBidTick);
     }
 
     /// @inheritdoc IEnergyTrading
     function bestAsk(uint32 zone) external view returns (uint128) {
-        return _priceOfTick(_lowest(_bookKey(zone, Side.Sell)));
+        return _priceOfTick(_books[zone].bestAskTick);
     }
 
     /// @inheritdoc IEnergyTrading
@@ -565,8 +579,17 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         if (m.filledWh != 0 || lockAmount != 0) _settleTaker(t, m, lockAmount);
     }
 
+    /// @dev The taker's side in one Settlement call: its fills (paying the zone's grid fee as of now) and the
+    /// escrow of what rests; an order that only rests just locks its escrow.
     function _settleTaker(Taker memory t, Match memory m, uint256 lockAmount) private {
-        _settlement.settleTaker(t.zone, msg.sender, t.side == Side.Buy, m.filledWh, m.notional, lockAmount, t.gridFeeBps);
+        bool buys = t.side == Side.Buy;
+        if (m.filledWh == 0) {
+            _settlement.lock(msg.sender, buys ? _paymentToken : _energyToken, lockAmount);
+        } else {
+            _settlement.settleTaker(
+                t.zone, msg.sender, buys, m.filledWh, m.notional, lockAmount, _gridFeeBps(t.rules)
+            );
+        }
     }
 
     function _newMatch(Taker memory t, uint256 takerId, uint16 maxFills) private pure returns (Match memory) {
@@ -595,7 +618,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
                 ++own.tail;
                 ++own.live;
             }
-            if (own.live == 1) _setTick(_bookKey(t.zone, t.side), t.tick);
+            if (own.live == 1) _setTick(t.zone, t.side, t.tick);
             lockAmount = _escrowOf(t.side, remaining, t.pricePerKWh);
         } else {
             // The id was used but the order does not rest: skip its queue slot. The own level is empty here
@@ -612,9 +635,8 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     /// prices, accumulating the taker's volume and notional in `m`. Returns whether the book still crosses the
     /// taker's price (the bound stopped it).
     function _matchTaker(Taker memory t, Match memory m) private returns (bool stillCrosses) {
-        uint256 makerBook = _bookKey(t.zone, m.makerSide);
         while (m.remaining != 0) {
-            uint16 best = t.side == Side.Buy ? _lowest(makerBook) : _highest(makerBook);
+            uint16 best = _bestOpposite(t.zone, t.side);
             if (!_crosses(t.side, t.tick, best)) return false;
             if (m.touched == m.maxFills || m.skipped == MAX_SKIPS_PER_CALL) return true;
             _matchLevel(t, m, best);
@@ -659,7 +681,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
                     raw = raw - (amountWh << 160) + (amountWh << 192); // remainingWh −= a, filledWh += a
                 }
                 _storeRawOrder(order, raw);
-                _emitFill(t, m.takerId, makerId, address(uint160(raw)), uint64(amountWh), price, uint64(makerLeft));
+                _emitTrade(t, m.takerId, makerId, address(uint160(raw)), uint64(amountWh), price);
             }
             if (makerLeft == 0) {
                 unchecked {
@@ -671,7 +693,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         m.remaining = remaining;
         if (lvl.live == 0) {
             lvl.head = lvl.tail;
-            _clearTick(_bookKey(t.zone, m.makerSide), tick);
+            _clearTick(t.zone, m.makerSide, tick);
         }
         _levels[levelKey] = lvl;
         // exact: prices are multiples of 1000 per kWh
@@ -704,17 +726,11 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         _settleFills(makerId, maker, maker.remainingWh);
     }
 
-    /// @dev The events of one taker fill: the maker's OrderFilled, then the trade.
-    function _emitFill(
-        Taker memory t,
-        uint256 takerId,
-        uint256 makerId,
-        address maker,
-        uint64 amountWh,
-        uint128 price,
-        uint64 left
-    ) private {
-        emit OrderFilled(makerId, maker, amountWh, price, left);
+    /// @dev One maker fill of a taker's walk: a single TradeExecuted, which names the maker's order, its owner,
+    /// the volume and the price (the maker's remainder is its amount less its trades; no OrderFilled here).
+    function _emitTrade(Taker memory t, uint256 takerId, uint256 makerId, address maker, uint64 amountWh, uint128 price)
+        private
+    {
         if (t.side == Side.Buy) {
             emit TradeExecuted(t.zone, takerId, makerId, msg.sender, maker, amountWh, price);
         } else {
@@ -756,7 +772,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         }
         if (lvl.live == 0) {
             lvl.head = lvl.tail;
-            _clearTick(_bookKey(_zoneOf(orderId), _sideOf(orderId)), _tickOfId(orderId));
+            _clearTick(_zoneOf(orderId), _sideOf(orderId), _tickOfId(orderId));
         } else if (uint64(orderId) == lvl.head) {
             unchecked {
                 ++lvl.head;
@@ -849,7 +865,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         view
         returns (uint128 pricePerKWh, uint64 observedAt, bool fresh)
     {
-        Reference memory ref = _references[zone];
+        ZoneBook memory ref = _books[zone];
         (pricePerKWh, observedAt) = (ref.pricePerKWh, ref.observedAt);
         uint256 age = block.timestamp > observedAt ? block.timestamp - observedAt : 0;
         fresh = observedAt != 0 && age <= heartbeat;
@@ -909,8 +925,10 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         return side == Side.Buy ? bestOpposite <= limitTick : bestOpposite >= limitTick;
     }
 
+    /// @dev The best live tick of the side `side` trades against (0 = empty), from the zone's cached copy.
     function _bestOpposite(uint32 zone, Side side) private view returns (uint16) {
-        return side == Side.Buy ? _lowest(_bookKey(zone, Side.Sell)) : _highest(_bookKey(zone, Side.Buy));
+        ZoneBook storage book = _books[zone];
+        return side == Side.Buy ? book.bestAskTick : book.bestBidTick;
     }
 
     // ─────────────────────────────────────────────────────────────── ids
@@ -943,18 +961,40 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         return (uint256(zone) << 1) | uint256(side);
     }
 
-    function _setTick(uint256 bookKey, uint16 tick) private {
+    /// @dev A level of `side` at `tick` became live: sets its bit and, if it is the side's new best, the cache.
+    function _setTick(uint32 zone, Side side, uint16 tick) private {
+        uint256 bookKey = _bookKey(zone, side);
         uint256 leafKey = (bookKey << 8) | (tick >> 8);
         uint256 leaf = _leaves[leafKey];
         if (leaf == 0) _roots[bookKey] |= 1 << (tick >> 8);
         _leaves[leafKey] = leaf | (1 << (tick & 0xff));
+        ZoneBook storage book = _books[zone];
+        if (side == Side.Buy) {
+            if (tick > book.bestBidTick) book.bestBidTick = tick;
+        } else {
+            uint16 ask = book.bestAskTick;
+            if (ask == 0 || tick < ask) book.bestAskTick = tick;
+        }
     }
 
-    function _clearTick(uint256 bookKey, uint16 tick) private {
-        uint256 leafKey = (bookKey << 8) | (tick >> 8);
+    /// @dev A level of `side` at `tick` emptied: clears its bit and, if it was the side's best, moves the cache to
+    /// the next live tick. That tick is in the same leaf word when the word still has one (every other live tick
+    /// of the side is worse than the cleared best), else the bitmap's best.
+    function _clearTick(uint32 zone, Side side, uint16 tick) private {
+        uint256 bookKey = _bookKey(zone, side);
+        uint256 word = tick >> 8;
+        uint256 leafKey = (bookKey << 8) | word;
         uint256 leaf = _leaves[leafKey] & ~(1 << (tick & 0xff));
         _leaves[leafKey] = leaf;
-        if (leaf == 0) _roots[bookKey] &= ~(1 << (tick >> 8));
+        if (leaf == 0) _roots[bookKey] &= ~(1 << word);
+        ZoneBook storage book = _books[zone];
+        if (side == Side.Buy) {
+            if (tick == book.bestBidTick) {
+                book.bestBidTick = leaf != 0 ? uint16((word << 8) | Math.log2(leaf)) : _highest(bookKey);
+            }
+        } else if (tick == book.bestAskTick) {
+            book.bestAskTick = leaf != 0 ? uint16((word << 8) | _lowestBit(leaf)) : _lowest(bookKey);
+        }
     }
 
     /// @dev Lowest live tick of a book side, 0 when empty.

@@ -14,9 +14,10 @@ import {UtcMonth} from "./libraries/UtcMonth.sol";
 
 /// @title Settlement
 /// @notice The market's escrow vault for the payment token and EnergyToken (see ISettlement).
-/// @dev Permissions: `setEnergyTrading`, `setProtocolFee` and `setProtocolTreasury` are ADMIN (through the
-/// AccessManager); `lock`, `unlock`, `settleTaker`, `settleMaker` and `settleResting` only the wired
-/// EnergyTrading; `deposit` and `withdraw` move only the caller's own balance; sweeps are open because fees
+/// @dev Deployed by EnergyTrading's constructor: the deployer is the market, fixed as an immutable, so the check on
+/// every lock and settle reads no storage and the vault is never unwired.
+/// Permissions: `setProtocolFee` and `setProtocolTreasury` are ADMIN (through the AccessManager); `lock`,
+/// `unlock`, `settleTaker`, `settleMaker` and `settleResting` only that EnergyTrading; `deposit` and `withdraw` move only the caller's own balance; sweeps are open because fees
 /// only ever go to their treasury. The settle functions still refuse a trade of zero value on either side
 /// and a grid fee above MAX_GRID_FEE_BPS, so even a faulty caller cannot move one token for nothing.
 /// Reentrancy: every state-changing function is `nonReentrant` (one transient-storage lock, EIP-1153), and
@@ -47,18 +48,19 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
     IERC20 private immutable _paymentToken;
     IERC20 private immutable _energyToken;
     IGridManagement private immutable _gridManagement;
+    /// @dev The market that deployed this vault.
+    address private immutable _energyTrading;
 
-    /// @dev One slot, read by every lock, unlock and settle.
-    address private _energyTrading;
-    uint16 private _protocolFeeBps;
-
+    /// @dev One slot: the treasury (read by sweeps) and the fee rate (read by every fee-paying settlement).
     address private _protocolTreasury;
+    uint16 private _protocolFeeBps;
     mapping(uint32 zone => AccruedFees) private _accrued;
     mapping(address account => mapping(address token => Balance)) private _balances;
     mapping(address account => mapping(uint32 month => Statement)) private _statements;
 
     // ─────────────────────────────────────────────────────────────── constructor
 
+    /// @dev The deployer becomes the vault's EnergyTrading (see the contract's notes).
     /// @param authority The AccessManager.
     /// @param gridManagement_ Zones: grid fee schedules and treasuries.
     /// @param paymentToken_ The payment token (a stablecoin; MockStablecoin on local chains).
@@ -81,6 +83,8 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         _gridManagement = gridManagement_;
         _paymentToken = paymentToken_;
         _energyToken = energyToken_;
+        _energyTrading = msg.sender;
+        emit EnergyTradingSet(msg.sender);
         _setProtocolTreasury(protocolTreasury_);
         _setProtocolFee(protocolFeeBps_);
     }
@@ -278,15 +282,6 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
     }
 
     // ─────────────────────────────────────────────────────────────── governance
-
-    /// @inheritdoc ISettlement
-    function setEnergyTrading(address energyTrading_) external restricted {
-        require(energyTrading_ != address(0), SettlementZeroAddress());
-        address current = _energyTrading;
-        require(current == address(0), SettlementEnergyTradingAlreadySet(current));
-        _energyTrading = energyTrading_;
-        emit EnergyTradingSet(energyTrading_);
-    }
 
     /// @inheritdoc ISettlement
     function setProtocolFee(uint16 protocolFeeBps_) external restricted {

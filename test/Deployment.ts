@@ -49,7 +49,7 @@ const EXPECTED_FUNCTION_ROLES = {
   priceOracle: { ...ORACLE_ADMIN_FUNCTIONS, setMarket: ADMIN },
   gridOracle: ORACLE_ADMIN_FUNCTIONS,
   weatherOracle: ORACLE_ADMIN_FUNCTIONS,
-  settlement: { setEnergyTrading: ADMIN, setProtocolFee: ADMIN, setProtocolTreasury: ADMIN },
+  settlement: { setProtocolFee: ADMIN, setProtocolTreasury: ADMIN },
   energyTrading: { setMaxFillsPerCall: ADMIN, setPriceBand: ADMIN, setStaleReferencePolicy: ADMIN },
 } as const;
 
@@ -231,10 +231,8 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
       expect(await c.settlement.energyTrading()).to.equal(energyTradingAddress);
       expect(await c.settlement.protocolTreasury()).to.equal(ethers.getAddress(market.protocolTreasury));
       expect(await c.settlement.protocolFeeBps()).to.equal(BigInt(market.protocolFeeBps));
-      const admin = await asTimelock(c);
-      await expect(c.settlement.connect(admin).setEnergyTrading(await c.smartMeter.getAddress()))
-        .to.be.revertedWithCustomError(c.settlement, "SettlementEnergyTradingAlreadySet")
-        .withArgs(energyTradingAddress);
+      // the vault is EnergyTrading's own: nothing (not even ADMIN) can point it at another caller
+      expect(c.settlement.interface.format().filter((signature) => signature.includes("setEnergyTrading"))).to.deep.equal([]);
 
       expect(await c.energyTrading.settlement()).to.equal(await c.settlement.getAddress());
       expect(await c.energyTrading.gridManagement()).to.equal(await c.gridManagement.getAddress());

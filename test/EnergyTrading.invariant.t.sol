@@ -95,6 +95,7 @@ contract MarketHandler is CommonBase, StdUtils {
     uint256 public fillRemainderMismatches; // OrderFilled.remainingWh disagrees with amount − Σ fills
     uint256 public badFillPrices; // a fill at a price worse than a limit or under a Dutch floor
     uint256 public crossedAfterCall; // bestBid ≥ bestAsk after a call
+    uint256 public bestPriceMismatches; // bestBid/bestAsk (a cached copy) ≠ the best of the orders on the book
     uint256 public settledMismatches; // FillsSettled disagrees with the maker fills seen or the order's price
     uint256 public claimCountMismatches; // claimFills' return value ≠ its FillsSettled events
     uint256 public takerIdMismatches; // a createOrder fill whose sides are not the new order and a maker
@@ -500,6 +501,19 @@ contract MarketHandler is CommonBase, StdUtils {
         uint128 bid = trading.bestBid(zone);
         uint128 ask = trading.bestAsk(zone);
         if (bid != 0 && ask != 0 && bid >= ask) ++crossedAfterCall;
+        // the market caches each side's best tick: it must equal the best limit order still on the book
+        // (something remaining, expired or not: an expired order rests until it is removed)
+        (uint128 truthBid, uint128 truthAsk) = (0, 0);
+        for (uint256 i; i < _storedIds.length; ++i) {
+            IEnergyTrading.OrderView memory o = trading.getOrder(_storedIds[i]);
+            if (o.kind != IEnergyTrading.Kind.Limit || o.remainingWh == 0) continue;
+            if (o.side == IEnergyTrading.Side.Buy) {
+                if (o.pricePerKWh > truthBid) truthBid = o.pricePerKWh;
+            } else if (truthAsk == 0 || o.pricePerKWh < truthAsk) {
+                truthAsk = o.pricePerKWh;
+            }
+        }
+        if (bid != truthBid || ask != truthAsk) ++bestPriceMismatches;
     }
 
     // ─────────────────────────────────────────────────────────────── helpers
@@ -610,11 +624,22 @@ contract EnergyTradingInvariantTest is CommonBase, StdAssertions, StdUtils, StdI
         usd = new MockStablecoin();
         token = new EnergyToken(ISmartMeter(minter));
         priceOracle = new PriceOracle(address(manager), grid, 1, 1 hours, _priceFields());
-        settlement = new Settlement(address(manager), grid, usd, token, protocolTreasury, 20);
         trading = new EnergyTrading(
-            address(manager), settlement, grid, priceOracle, 1_000, 64, 5_000, IEnergyTrading.StaleReferencePolicy.Unbanded
+            address(manager),
+            IEnergyTrading.VaultTerms({
+                paymentToken: address(usd),
+                energyToken: address(token),
+                protocolTreasury: protocolTreasury,
+                protocolFeeBps: 20
+            }),
+            grid,
+            priceOracle,
+            1_000,
+            64,
+            5_000,
+            IEnergyTrading.StaleReferencePolicy.Unbanded
         );
-        settlement.setEnergyTrading(address(trading));
+        settlement = Settlement(trading.settlement());
         grid.setMarket(address(trading));
         priceOracle.setMarket(address(trading));
         (address reporter, uint256 reporterKey) = _addrAndKey("priceReporter");
@@ -724,6 +749,7 @@ contract EnergyTradingInvariantTest is CommonBase, StdAssertions, StdUtils, StdI
     /// The book is never left crossed: best bid below best ask after every call.
     function invariant_bestBidBelowBestAsk() public view {
         assertEq(handler.crossedAfterCall(), 0, "crossed after some call");
+        assertEq(handler.bestPriceMismatches(), 0, "best prices differ from the orders on the book");
         uint128 bid = trading.bestBid(zone);
         uint128 ask = trading.bestAsk(zone);
         if (bid != 0 && ask != 0) assertLt(bid, ask);

@@ -332,43 +332,67 @@ contract EnergyTradingTest is EnergyTradingFixture {
         emit IEnergyTrading.PriceBandUpdated(1_000);
         vm.expectEmit();
         emit IEnergyTrading.StaleReferencePolicyUpdated(IEnergyTrading.StaleReferencePolicy.Refuse);
-        EnergyTrading market = _newTrading(address(settlement), address(grid), address(priceOracle), 2 * TICK, 7, 1_000);
+        EnergyTrading market = _newTrading(address(usd), address(grid), address(priceOracle), 2 * TICK, 7, 1_000);
         assertEq(market.tickSize(), 2 * TICK);
         assertEq(uint8(market.staleReferencePolicy()), uint8(IEnergyTrading.StaleReferencePolicy.Refuse));
+    }
+
+    function test_constructor_deploysItsVault() public {
+        vm.expectEmit(false, true, true, true);
+        emit ISettlement.EnergyTradingSet(address(0)); // the market's address is not known before it exists
+        EnergyTrading market = _newTrading(address(usd), address(grid), address(priceOracle), TICK, MAX_FILLS, 0);
+        Settlement vault = Settlement(market.settlement());
+        assertEq(vault.energyTrading(), address(market), "the vault's only caller is the market");
+        assertEq(vault.paymentToken(), address(usd), "payment token");
+        assertEq(vault.energyToken(), address(token), "credits");
+        assertEq(vault.gridManagement(), address(grid), "zones");
+        assertEq(vault.protocolTreasury(), protocolTreasury, "treasury");
+        assertEq(vault.protocolFeeBps(), PROTOCOL_FEE_BPS, "protocol fee");
+        assertEq(address(vault.authority()), address(manager), "the same AccessManager");
+        assertTrue(address(vault) != address(settlement), "a new vault per market");
+    }
+
+    function test_constructor_revertsOnBadVaultTerms() public {
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.SettlementZeroAddress.selector));
+        _newTrading(address(0), address(grid), address(priceOracle), TICK, MAX_FILLS, PRICE_BAND_BPS);
+        IEnergyTrading.VaultTerms memory terms = _vaultTerms(address(usd));
+        terms.protocolFeeBps = 501;
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.SettlementProtocolFeeTooHigh.selector, uint16(501), uint16(500)));
+        new EnergyTrading(
+            address(manager), terms, grid, priceOracle, TICK, MAX_FILLS, 0, IEnergyTrading.StaleReferencePolicy.Refuse
+        );
     }
 
     function test_constructor_revertsOnZeroAddress() public {
         bytes memory err = abi.encodeWithSelector(IEnergyTrading.TradingZeroAddress.selector);
         vm.expectRevert(err);
-        _newTrading(address(0), address(grid), address(priceOracle), TICK, MAX_FILLS, PRICE_BAND_BPS);
+        _newTrading(address(usd), address(0), address(priceOracle), TICK, MAX_FILLS, PRICE_BAND_BPS);
         vm.expectRevert(err);
-        _newTrading(address(settlement), address(0), address(priceOracle), TICK, MAX_FILLS, PRICE_BAND_BPS);
-        vm.expectRevert(err);
-        _newTrading(address(settlement), address(grid), address(0), TICK, MAX_FILLS, PRICE_BAND_BPS);
+        _newTrading(address(usd), address(grid), address(0), TICK, MAX_FILLS, PRICE_BAND_BPS);
     }
 
     function test_constructor_revertsOnInvalidTickSize() public {
         uint128[3] memory bad = [uint128(0), 999, 1_500];
         for (uint256 i; i < bad.length; ++i) {
             vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingInvalidTickSize.selector, bad[i]));
-            _newTrading(address(settlement), address(grid), address(priceOracle), bad[i], MAX_FILLS, PRICE_BAND_BPS);
+            _newTrading(address(usd), address(grid), address(priceOracle), bad[i], MAX_FILLS, PRICE_BAND_BPS);
         }
     }
 
     function test_constructor_revertsOnMaxFillsOutOfRange() public {
         vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingMaxFillsOutOfRange.selector, uint16(0)));
-        _newTrading(address(settlement), address(grid), address(priceOracle), TICK, 0, PRICE_BAND_BPS);
+        _newTrading(address(usd), address(grid), address(priceOracle), TICK, 0, PRICE_BAND_BPS);
         vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingMaxFillsOutOfRange.selector, uint16(257)));
-        _newTrading(address(settlement), address(grid), address(priceOracle), TICK, 257, PRICE_BAND_BPS);
+        _newTrading(address(usd), address(grid), address(priceOracle), TICK, 257, PRICE_BAND_BPS);
     }
 
     function test_constructor_revertsOnPriceBandTooWide() public {
         vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingPriceBandTooWide.selector, uint16(10_001)));
-        _newTrading(address(settlement), address(grid), address(priceOracle), TICK, MAX_FILLS, 10_001);
+        _newTrading(address(usd), address(grid), address(priceOracle), TICK, MAX_FILLS, 10_001);
     }
 
     function _newTrading(
-        address settlement_,
+        address paymentToken_,
         address grid_,
         address oracle_,
         uint128 tickSize_,
@@ -377,7 +401,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
     ) internal returns (EnergyTrading) {
         return new EnergyTrading(
             address(manager),
-            ISettlement(settlement_),
+            _vaultTerms(paymentToken_),
             IGridManagement(grid_),
             IPriceOracle(oracle_),
             tickSize_,
@@ -516,6 +540,55 @@ contract EnergyTradingTest is EnergyTradingFixture {
 
     /// @dev Asks: bob 1,000 @ 0.25 (oldest), carol 1,000 @ 0.24, dave 1,000 @ 0.25. Alice buys 2,500 up to 0.26:
     /// carol first (best price), then bob before dave (time), each at the maker's price.
+    function test_createOrder_reportsEachMakerFillAsOneTradeExecuted() public {
+        uint256 bobAsk = _sell(bob, 1_000, 250_000);
+        uint256 carolAsk = _sell(carol, 1_000, 240_000);
+        vm.recordLogs();
+        uint256 takerId = _buy(alice, 1_500, 250_000);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 trades;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != address(trading)) continue;
+            bytes32 topic = logs[i].topics[0];
+            assertTrue(topic != IEnergyTrading.OrderFilled.selector, "no OrderFilled in a taker's walk");
+            if (topic != IEnergyTrading.TradeExecuted.selector) continue;
+            // each names the maker's order, so an auditor replays the maker's remainder from it
+            assertEq(uint256(logs[i].topics[2]), takerId, "buy side: the taker");
+            assertEq(uint256(logs[i].topics[3]), trades == 0 ? carolAsk : bobAsk, "sell side: the maker, best first");
+            ++trades;
+        }
+        assertEq(trades, 2);
+        assertEq(trading.getOrder(bobAsk).remainingWh, 500);
+    }
+
+    function test_bestPrices_followTheBookAcrossBitmapWords() public {
+        uint256 low = _sell(bob, 100, 240_000); // tick 240, leaf word 0
+        uint256 mid = _sell(carol, 100, 250_000); // tick 250, word 0
+        _sell(dave, 100, 300_000); // tick 300, word 1
+        assertEq(trading.bestAsk(zone), 240_000);
+        _cancel(bob, low); // word 0 still has tick 250
+        assertEq(trading.bestAsk(zone), 250_000);
+        _sell(bob, 100, 260_000); // not better: the best stays
+        assertEq(trading.bestAsk(zone), 250_000);
+        _cancel(carol, mid);
+        assertEq(trading.bestAsk(zone), 260_000);
+        uint256 lowBid = _buy(alice, 100, 200_000);
+        assertEq(trading.bestBid(zone), 200_000);
+        uint256 highBid = _buy(carol, 100, 255_000); // a new best bid in the same word
+        assertEq(trading.bestBid(zone), 255_000);
+        _cancel(carol, highBid);
+        assertEq(trading.bestBid(zone), 200_000);
+        // takers empty the best levels: the next best is found in the next word, then nothing is left
+        _buy(alice, 100, 260_000);
+        assertEq(trading.bestAsk(zone), 300_000);
+        _buy(alice, 100, 300_000);
+        assertEq(trading.bestAsk(zone), 0);
+        _sell(dave, 100, 200_000);
+        assertEq(trading.bestBid(zone), 0);
+        assertEq(trading.getOrder(lowBid).unsettledWh, 100);
+        _assertNotCrossed();
+    }
+
     function test_createOrder_fillsByPriceTimePriorityAtMakerPrices() public {
         uint256 bobAsk = _sell(bob, 1_000, 250_000);
         uint256 carolAsk = _sell(carol, 1_000, 240_000);
@@ -527,15 +600,9 @@ contract EnergyTradingTest is EnergyTradingFixture {
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderCreated(takerId, zone, alice, BUY, IEnergyTrading.Kind.Limit, 2_500, 260_000, expiry, 0);
         vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(carolAsk, carol, 1_000, 240_000, 0);
-        vm.expectEmit(address(trading));
         emit IEnergyTrading.TradeExecuted(zone, takerId, carolAsk, alice, carol, 1_000, 240_000);
         vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(bobAsk, bob, 1_000, 250_000, 0);
-        vm.expectEmit(address(trading));
         emit IEnergyTrading.TradeExecuted(zone, takerId, bobAsk, alice, bob, 1_000, 250_000);
-        vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(daveAsk, dave, 500, 250_000, 500);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.TradeExecuted(zone, takerId, daveAsk, alice, dave, 500, 250_000);
         assertEq(_order(alice, BUY, 2_500, 260_000, expiry, 0), takerId);
@@ -600,11 +667,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         uint256 highBid = _buy(carol, 1_000, 260_000);
         uint256 takerId = _limitId(SELL, 240_000, 0);
         vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(highBid, carol, 1_000, 260_000, 0);
-        vm.expectEmit(address(trading));
         emit IEnergyTrading.TradeExecuted(zone, highBid, takerId, carol, alice, 1_000, 260_000);
-        vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(lowBid, bob, 500, 250_000, 500);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.TradeExecuted(zone, lowBid, takerId, bob, alice, 500, 250_000);
         _sell(alice, 1_500, 240_000);
@@ -733,7 +796,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderExpired(expiring, bob, 100);
         vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(live1, carol, 100, PRICE, 0);
+        emit IEnergyTrading.TradeExecuted(zone, takerId, live1, alice, carol, 100, PRICE);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderCancelled(takerId, alice, 200, IEnergyTrading.CancelReason.FillLimit);
         _buy(alice, 300, PRICE);
@@ -803,8 +866,6 @@ contract EnergyTradingTest is EnergyTradingFixture {
         uint64 expiry = _expiry();
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderCreated(takerId, zone, alice, BUY, IEnergyTrading.Kind.Immediate, 1_000, PRICE, expiry, IOC);
-        vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(ask, bob, 600, PRICE, 0);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.TradeExecuted(zone, takerId, ask, alice, bob, 600, PRICE);
         vm.expectEmit(address(trading));
@@ -1165,10 +1226,10 @@ contract EnergyTradingTest is EnergyTradingFixture {
         uint256 third = _sell(dave, 100, PRICE);
         _cancel(carol, second);
         assertEq(trading.level(zone, SELL, PRICE).live, 2);
-        vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(first, bob, 100, PRICE, 0);
-        vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(third, dave, 50, PRICE, 50);
+        vm.expectEmit(true, false, true, true, address(trading)); // the buying taker's id is not checked
+        emit IEnergyTrading.TradeExecuted(zone, 0, first, alice, bob, 100, PRICE);
+        vm.expectEmit(true, false, true, true, address(trading)); // the buying taker's id is not checked
+        emit IEnergyTrading.TradeExecuted(zone, 0, third, alice, dave, 50, PRICE);
         _buy(alice, 150, PRICE);
         _assertEscrow(_ids(first, second, third));
         _assertConserved(_ids(first, second, third));
@@ -1322,8 +1383,8 @@ contract EnergyTradingTest is EnergyTradingFixture {
         vm.warp(block.timestamp + 60);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderExpired(bid, bob, 1_000);
-        vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(liveBid, carol, 500, 240_000, 0);
+        vm.expectEmit(true, true, false, true, address(trading)); // the selling taker's id is not checked
+        emit IEnergyTrading.TradeExecuted(zone, liveBid, 0, carol, alice, 500, 240_000);
         _sell(alice, 500, 240_000);
         assertEq(_lockedUsd(bob), 0);
         assertEq(_availableUsd(bob), FUNDS_USD);
@@ -1377,10 +1438,10 @@ contract EnergyTradingTest is EnergyTradingFixture {
         IEnergyTrading.Level memory lvl = trading.level(zone, SELL, PRICE);
         assertEq(lvl.live, 2);
         assertEq(lvl.tail, 3);
-        vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(first, carol, 100, PRICE, 0);
-        vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(last, dave, 100, PRICE, 0);
+        vm.expectEmit(true, false, true, true, address(trading)); // the buying taker's id is not checked
+        emit IEnergyTrading.TradeExecuted(zone, 0, first, alice, carol, 100, PRICE);
+        vm.expectEmit(true, false, true, true, address(trading)); // the buying taker's id is not checked
+        emit IEnergyTrading.TradeExecuted(zone, 0, last, alice, dave, 100, PRICE);
         _buy(alice, 200, PRICE);
         assertEq(_availableWh(alice), FUNDS_WH + 200);
         assertEq(trading.bestAsk(zone), 0);
@@ -1775,8 +1836,8 @@ contract EnergyTradingTest is EnergyTradingFixture {
         trading.matchOrders(bid, cheap);
         uint256 next = _buy(carol, 100, PRICE);
         assertEq(next, _limitId(BUY, PRICE, 1));
-        vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(next, carol, 100, PRICE, 0);
+        vm.expectEmit(true, true, false, true, address(trading)); // the selling taker's id is not checked
+        emit IEnergyTrading.TradeExecuted(zone, next, 0, carol, alice, 100, PRICE);
         _sell(alice, 100, PRICE);
         assertEq(trading.getOrder(bid).unsettledWh, 400);
 
@@ -1991,8 +2052,8 @@ contract EnergyTradingTest is EnergyTradingFixture {
         _assertConserved();
 
         // it keeps trading, and its next fills settle on their own
-        vm.expectEmit(address(trading));
-        emit IEnergyTrading.OrderFilled(ask, bob, 600, PRICE, 0);
+        vm.expectEmit(true, false, true, true, address(trading)); // the buying taker's id is not checked
+        emit IEnergyTrading.TradeExecuted(zone, 0, ask, carol, bob, 600, PRICE);
         _buy(carol, 600, PRICE);
         assertEq(trading.getOrder(ask).unsettledWh, 600);
         vm.expectEmit(address(trading));
@@ -2705,11 +2766,8 @@ contract EnergyTradingReentrancyTest is MarketFixture {
     function setUp() public override {
         super.setUp();
         rusd = new TradingReentrantToken();
-        vault = new Settlement(address(manager), grid, IERC20(address(rusd)), token, protocolTreasury, PROTOCOL_FEE_BPS);
-        market = new EnergyTrading(
-            address(manager), vault, grid, priceOracle, TICK, MAX_FILLS, PRICE_BAND_BPS, IEnergyTrading.StaleReferencePolicy.Unbanded
-        );
-        vault.setEnergyTrading(address(market));
+        market = _newMarket(address(rusd));
+        vault = Settlement(market.settlement());
         _pushCopies(market, zone);
         rusd.setVault(address(vault));
 

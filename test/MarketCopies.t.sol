@@ -45,7 +45,7 @@ contract MarketCopiesTest is MarketFixture {
     function _freshMarket(GridManagement grid_, PriceOracle oracle_) internal returns (EnergyTrading) {
         return new EnergyTrading(
             address(manager),
-            settlement,
+            _vaultTerms(address(usd)),
             grid_,
             oracle_,
             TICK,

@@ -115,17 +115,14 @@ async function deployMarket() {
     { min: 0, max: 10n ** 12n, maxDeviationBps: 0 },
   ];
   const priceOracle = await ethers.deployContract("PriceOracle", [await manager.getAddress(), await grid.getAddress(), 1, 3600, fieldConfigs]);
-  const settlement = await ethers.deployContract("Settlement", [
-    await manager.getAddress(),
-    await grid.getAddress(),
-    await usd.getAddress(),
-    await energyToken.getAddress(),
-    protocolTreasury.address,
-    PROTOCOL_FEE_BPS,
-  ]);
   const trading = await ethers.deployContract("EnergyTrading", [
     await manager.getAddress(),
-    await settlement.getAddress(),
+    {
+      paymentToken: await usd.getAddress(),
+      energyToken: await energyToken.getAddress(),
+      protocolTreasury: protocolTreasury.address,
+      protocolFeeBps: PROTOCOL_FEE_BPS,
+    },
     await grid.getAddress(),
     await priceOracle.getAddress(),
     TICK,
@@ -133,7 +130,7 @@ async function deployMarket() {
     5_000,
     0, // Unbanded: no reference is ever posted, so no band applies
   ]);
-  await settlement.setEnergyTrading(await trading.getAddress());
+  const settlement = await ethers.getContractAt("Settlement", await trading.settlement());
   await grid.setMarket(await trading.getAddress());
   await priceOracle.setMarket(await trading.getAddress());
 

@@ -144,8 +144,9 @@ abstract contract SettlementFixture is MarketFixture {
 
     function setUp() public virtual override {
         super.setUp();
+        // EnergyTrading deploys its vault; here a stand-in account does, and becomes its only caller.
+        vm.prank(fakeTrading);
         vault = new Settlement(address(manager), grid, usd, token, protocolTreasury, PROTOCOL_FEE_BPS);
-        vault.setEnergyTrading(fakeTrading);
         IGridManagement.ZoneConfig memory config = defaultZoneConfig("Hillside");
         config.treasury = zone2Treasury;
         config.fees =
@@ -1505,34 +1506,19 @@ contract SettlementTest is SettlementFixture {
 
     // ─────────────────────────────────────────────────────────────── governance
 
-    function test_setEnergyTrading_wiresOnceAndEmits() public {
-        Settlement fresh = new Settlement(address(manager), grid, usd, token, protocolTreasury, 0);
-        assertEq(fresh.energyTrading(), address(0));
-        vm.expectEmit(address(fresh));
-        emit ISettlement.EnergyTradingSet(fakeTrading);
-        fresh.setEnergyTrading(fakeTrading);
-        assertEq(fresh.energyTrading(), fakeTrading);
-    }
-
-    function test_setEnergyTrading_revertsWhenAlreadySet() public {
-        vm.expectRevert(abi.encodeWithSelector(ISettlement.SettlementEnergyTradingAlreadySet.selector, fakeTrading));
-        vault.setEnergyTrading(stranger);
-    }
-
-    function test_setEnergyTrading_revertsOnZeroAddress() public {
-        Settlement fresh = new Settlement(address(manager), grid, usd, token, protocolTreasury, 0);
-        vm.expectRevert(ISettlement.SettlementZeroAddress.selector);
-        fresh.setEnergyTrading(address(0));
-    }
-
-    function test_setEnergyTrading_revertsForStranger() public {
-        Settlement fresh = new Settlement(address(manager), grid, usd, token, protocolTreasury, 0);
+    function test_constructor_deployerIsTheOnlyEnergyTrading() public {
+        vm.expectEmit();
+        emit ISettlement.EnergyTradingSet(stranger);
         vm.prank(stranger);
-        vm.expectRevert(_unauthorized(stranger));
-        fresh.setEnergyTrading(stranger);
+        Settlement fresh = new Settlement(address(manager), grid, usd, token, protocolTreasury, 0);
+        assertEq(fresh.energyTrading(), stranger);
+        assertEq(vault.energyTrading(), fakeTrading);
+        vm.prank(fakeTrading); // another vault's market is a stranger here
+        vm.expectRevert(_notTrading(fakeTrading));
+        fresh.lock(alice, address(usd), 0);
     }
 
-    function test_lock_revertsBeforeEnergyTradingIsWired() public {
+    function test_trading_revertsForAnyoneButTheDeployer() public {
         Settlement fresh = new Settlement(address(manager), grid, usd, token, protocolTreasury, 0);
         vm.startPrank(stranger);
         vm.expectRevert(_notTrading(stranger));
@@ -1900,10 +1886,11 @@ contract SettlementReentrancyTest is SettlementFixture {
     function setUp() public override {
         super.setUp();
         evil = new SettlementReentrantToken();
+        // the token itself deploys the vault, so it is its EnergyTrading: its re-entries into lock/unlock/settle
+        // pass the caller check
+        vm.prank(address(evil));
         evilVault =
             new Settlement(address(manager), grid, IERC20(address(evil)), token, protocolTreasury, PROTOCOL_FEE_BPS);
-        // the token itself is EnergyTrading: its re-entries into lock/unlock/settle pass the caller check
-        evilVault.setEnergyTrading(address(evil));
         evil.aim(evilVault, zone);
 
         // the token holds its own balances in the vault, so a re-entered withdraw/lock/unlock could succeed

@@ -51,6 +51,13 @@ import {IGridManagement} from "./IGridManagement.sol";
 /// removed and its escrow returned (`OrderExpired`); anyone may also remove expired orders with
 /// `expireOrders`. An expired order never fills.
 ///
+/// Events. An auditor rebuilds the book from OrderCreated, TradeExecuted, OrderFilled, OrderCancelled,
+/// OrderExpired and FillsSettled. Every fill is one TradeExecuted naming both orders (the buy and the sell order
+/// id; 0 for a Dutch take's buyer, who has no order), both owners, the volume and the price; an order's
+/// remainder is its amount less its trades. In a taker's walk that is the only event per maker filled (it
+/// keeps a maker fill to one log); `matchOrders` and Dutch takes also emit OrderFilled for each resting order
+/// they fill, with its remainder.
+///
 /// Order ids encode where an order lives: bits 0–63 its sequence number (queue index within its price level
 /// for limit orders, a counter for immediate and Dutch orders), bits 64–79 the price tick, bit 96 the side
 /// (1 = sell), bits 97–98 the kind, bits 128–159 the zone. Ids are unique for the life of the contract.
@@ -86,6 +93,14 @@ interface IEnergyTrading {
         Unbanded,
         /// @dev New orders and takes are rejected until the reference is fresh again.
         Refuse
+    }
+
+    /// @notice The terms of the Settlement vault that EnergyTrading deploys in its constructor (see Settlement).
+    struct VaultTerms {
+        address paymentToken;
+        address energyToken;
+        address protocolTreasury;
+        uint16 protocolFeeBps;
     }
 
     /// @notice A live order as the views return it.
@@ -195,9 +210,10 @@ interface IEnergyTrading {
     event DutchAuctionStarted(
         uint256 indexed orderId, uint128 startPricePerKWh, uint128 floorPricePerKWh, uint64 startTime, uint32 window
     );
-    /// @notice `amountWh` of the order filled at `pricePerKWh`, leaving `remainingWh`.
+    /// @notice `amountWh` of a resting order filled at `pricePerKWh` by `matchOrders` or a Dutch take, leaving
+    /// `remainingWh`. A maker filled by a taker's walk gets only its TradeExecuted (see "Events").
     event OrderFilled(uint256 indexed orderId, address indexed owner, uint64 amountWh, uint128 pricePerKWh, uint64 remainingWh);
-    /// @notice A trade between a buy and a sell order.
+    /// @notice A trade between a buy and a sell order (one per fill): the record an auditor replays fills from.
     event TradeExecuted(
         uint32 indexed zone,
         uint256 indexed buyOrderId,

@@ -80,8 +80,6 @@ interface ISettlement {
     error SettlementInsufficientLocked(address account, address token, uint256 locked, uint256 requested);
     /// @notice Only EnergyTrading may lock, unlock and settle.
     error SettlementCallerNotEnergyTrading(address caller);
-    /// @notice EnergyTrading can be wired once.
-    error SettlementEnergyTradingAlreadySet(address energyTrading);
     /// @notice The protocol fee must be at most MAX_PROTOCOL_FEE_BPS.
     error SettlementProtocolFeeTooHigh(uint16 protocolFeeBps, uint16 maxProtocolFeeBps);
     /// @notice A grid fee rate above MAX_GRID_FEE_BPS (GridManagement's own ceiling).
@@ -117,7 +115,7 @@ interface ISettlement {
     event ZoneFeesSwept(uint32 indexed zone, address indexed treasury, uint256 amount);
     /// @notice A zone's accrued protocol fees were paid to the protocol treasury.
     event ProtocolFeesSwept(uint32 indexed zone, address indexed treasury, uint256 amount);
-    /// @notice EnergyTrading was wired.
+    /// @notice The vault was deployed by `energyTrading`, its only caller for lock, unlock and settle.
     event EnergyTradingSet(address indexed energyTrading);
     /// @notice The protocol fee changed.
     event ProtocolFeeUpdated(uint16 protocolFeeBps);
@@ -187,8 +185,6 @@ interface ISettlement {
 
     // ─────────────────────────────────────────────────────────────── governance (ADMIN)
 
-    /// @notice Wires EnergyTrading, once.
-    function setEnergyTrading(address energyTrading) external;
     /// @notice Sets the protocol fee, in bps of the notional, at most MAX_PROTOCOL_FEE_BPS.
     function setProtocolFee(uint16 protocolFeeBps) external;
     /// @notice Sets where swept protocol fees go (governance's treasury).
@@ -206,7 +202,8 @@ interface ISettlement {
     function energyToken() external view returns (address);
     /// @notice The zone registry whose grid fees and treasuries apply.
     function gridManagement() external view returns (address);
-    /// @notice The only caller of lock, unlock, settleTaker, settleMaker and settleResting (zero until wired).
+    /// @notice The only caller of lock, unlock, settleTaker, settleMaker and settleResting: the EnergyTrading
+    /// that deployed this vault (fixed at construction).
     function energyTrading() external view returns (address);
     /// @notice The protocol fee, in bps of the notional.
     function protocolFeeBps() external view returns (uint16);

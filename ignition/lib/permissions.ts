@@ -78,7 +78,7 @@ export const FUNCTION_ROLES: Record<RestrictedContract, FunctionRoles> = {
   PriceOracle: { ADMIN: [...ORACLE_ADMIN, "setMarket"] },
   GridOracle: ORACLE_GOVERNANCE,
   WeatherOracle: ORACLE_GOVERNANCE,
-  Settlement: { ADMIN: ["setEnergyTrading", "setProtocolFee", "setProtocolTreasury"] },
+  Settlement: { ADMIN: ["setProtocolFee", "setProtocolTreasury"] },
   EnergyTrading: { ADMIN: ["setMaxFillsPerCall", "setPriceBand", "setStaleReferencePolicy"] },
 };
 

@@ -622,7 +622,7 @@ export class ReferenceMarket {
         }
         taken.wh += fill;
         taken.notional += (fill * price) / WH_PER_KWH;
-        this.emit({ name: "OrderFilled", orderId: maker.id, owner: maker.owner, amountWh: fill, pricePerKWh: price, remainingWh: maker.remainingWh });
+        // a maker's fill in a taker's walk is one TradeExecuted (no OrderFilled)
         const [buyOrderId, sellOrderId, buyer, seller] =
           side === SIDE_BUY ? [takerId, maker.id, taker, maker.owner] : [maker.id, takerId, maker.owner, taker];
         this.emit({ name: "TradeExecuted", buyOrderId, sellOrderId, buyer, seller, amountWh: fill, pricePerKWh: price });

@@ -63,10 +63,18 @@ abstract contract MarketFixture is GridXFixture {
         priceOracle = new PriceOracle(address(manager), grid, 1, ORACLE_HEARTBEAT, configs);
 
         usd = new MockStablecoin();
-        settlement = new Settlement(address(manager), grid, usd, token, protocolTreasury, PROTOCOL_FEE_BPS);
-        trading = new EnergyTrading(
+        trading = _newMarket(address(usd));
+        settlement = Settlement(trading.settlement());
+        grid.setMarket(address(trading));
+        priceOracle.setMarket(address(trading));
+    }
+
+    /// @dev A market on the fixture's zones and oracle, with its own vault for `paymentToken` (not wired to
+    /// GridManagement or PriceOracle: see `_pushCopies`).
+    function _newMarket(address paymentToken) internal returns (EnergyTrading) {
+        return new EnergyTrading(
             address(manager),
-            settlement,
+            _vaultTerms(paymentToken),
             grid,
             priceOracle,
             TICK,
@@ -74,9 +82,16 @@ abstract contract MarketFixture is GridXFixture {
             PRICE_BAND_BPS,
             IEnergyTrading.StaleReferencePolicy.Unbanded
         );
-        settlement.setEnergyTrading(address(trading));
-        grid.setMarket(address(trading));
-        priceOracle.setMarket(address(trading));
+    }
+
+    /// @dev The fixture's vault terms, with `paymentToken` as the payment token.
+    function _vaultTerms(address paymentToken) internal view returns (IEnergyTrading.VaultTerms memory) {
+        return IEnergyTrading.VaultTerms({
+            paymentToken: paymentToken,
+            energyToken: address(token),
+            protocolTreasury: protocolTreasury,
+            protocolFeeBps: PROTOCOL_FEE_BPS
+        });
     }
 
     /// @dev Gives a second market (one the fixture's GridManagement and PriceOracle are not wired to) the

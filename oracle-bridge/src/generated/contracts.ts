@@ -4094,9 +4094,31 @@ export const energyTradingAbi = [
         "type": "address"
       },
       {
-        "internalType": "contract ISettlement",
-        "name": "settlement_",
-        "type": "address"
+        "components": [
+          {
+            "internalType": "address",
+            "name": "paymentToken",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "energyToken",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "protocolTreasury",
+            "type": "address"
+          },
+          {
+            "internalType": "uint16",
+            "name": "protocolFeeBps",
+            "type": "uint16"
+          }
+        ],
+        "internalType": "struct IEnergyTrading.VaultTerms",
+        "name": "vault",
+        "type": "tuple"
       },
       {
         "internalType": "contract IGridManagement",
@@ -14407,17 +14429,6 @@ export const settlementAbi = [
   {
     "inputs": [
       {
-        "internalType": "address",
-        "name": "energyTrading",
-        "type": "address"
-      }
-    ],
-    "name": "SettlementEnergyTradingAlreadySet",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "uint16",
         "name": "gridFeeBps",
         "type": "uint16"
@@ -15136,19 +15147,6 @@ export const settlementAbi = [
       }
     ],
     "name": "setAuthority",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "energyTrading_",
-        "type": "address"
-      }
-    ],
-    "name": "setEnergyTrading",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -18086,18 +18084,18 @@ export const deployments = {
     EnergyAssetNFT: "0xA51c1fc2f0D1a1b8494Ed1FE312d7C3a78Ed91C0",
     EnergyGovernor: "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707",
     EnergyToken: "0x8A791620dd6260079BF849Dc5567aDC3F2FdC318",
-    EnergyTrading: "0x95401dc811bb5740090279Ba06cfA8fcF6113778",
+    EnergyTrading: "0xf5059a5D33d5853360D16C683c16e67980206f36",
     GovernanceToken: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
     GreenCertificate: "0x0DCd1Bf9A1b36cE34237eEaFef220932846BCD82",
     GridManagement: "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9",
-    GridOracle: "0x0B306BF915C4d645ff596e518fAf3F9669b97016",
+    GridOracle: "0x9A676e781A523b5d0C0e43731313A708CB607508",
     GridXAccessManager: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
     GridXTimelock: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
     MockStablecoin: "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9",
-    PriceOracle: "0x959922bE3CAee4b8Cd9a407cc3ac1C251C2007B1",
-    Settlement: "0x9A676e781A523b5d0C0e43731313A708CB607508",
+    PriceOracle: "0x0B306BF915C4d645ff596e518fAf3F9669b97016",
+    Settlement: "0x55652FF92Dc17a21AD6810Cce2F4703fa2339CAE",
     SmartMeter: "0x0165878A594ca255338adfa4d48449f69242Eb8F",
-    WeatherOracle: "0x9A9f2CCfdE556A7E9Ff0848998Aa4a0CFD8863AE",
+    WeatherOracle: "0x959922bE3CAee4b8Cd9a407cc3ac1C251C2007B1",
   },
 } as const;
 
