@@ -11,6 +11,7 @@ import {IReferencePriceHook, IZoneRulesHook} from "./interfaces/IMarketHooks.sol
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
 import {Settlement} from "./Settlement.sol";
+import {FeeCeilings} from "./libraries/FeeCeilings.sol";
 
 /// @title EnergyTrading
 /// @notice Per-zone central limit order book for EnergyToken credits (see IEnergyTrading for the rules).
@@ -28,8 +29,10 @@ import {Settlement} from "./Settlement.sol";
 ///   calling two contracts and walking the bitmap.
 /// Escrow and balances live in Settlement, which the constructor deploys (so the vault knows its market from
 /// birth, as an immutable); EnergyTrading only ever calls Settlement (trusted, no token transfers). Every trading entry point is `nonReentrant`.
-/// Permissions: the three setters are ADMIN (AccessManager); the hooks admit only GridManagement and
-/// PriceOracle; everything else is open to every account.
+/// Permissions: the four setters are ADMIN (AccessManager); the hooks admit only GridManagement and
+/// PriceOracle; everything else is open to every account. The protocol fee rate is governed here, beside the other
+/// market parameters in `_config`, and passed to the vault with each settle call like the grid fee rate, so a
+/// trade reads no fee slot in the vault.
 contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, AccessManaged, ReentrancyGuardTransient {
     // ─────────────────────────────────────────────────────────────── constants
 
@@ -47,6 +50,8 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     uint64 public constant MAX_AMOUNT_WH = type(uint32).max;
     /// @inheritdoc IEnergyTrading
     uint16 public constant MAX_TICK = type(uint16).max;
+    /// @inheritdoc IEnergyTrading
+    uint16 public constant MAX_PROTOCOL_FEE_BPS = FeeCeilings.MAX_PROTOCOL_FEE_BPS;
 
     uint8 private constant ALL_FLAGS = FLAG_IMMEDIATE_OR_CANCEL | FLAG_FILL_OR_KILL | FLAG_POST_ONLY;
     uint256 private constant WH_PER_KWH = 1_000;
@@ -73,7 +78,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         uint32 window;
     }
 
-    /// @dev Governed parameters, id counters, the pause and the oracle heartbeat copies: one slot (208 bits).
+    /// @dev Governed parameters, id counters, the pause and the oracle heartbeat copies: one slot (224 bits).
     // solhint-disable-next-line gas-struct-packing
     struct Config {
         uint16 maxFillsPerCall;
@@ -83,6 +88,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         uint64 dutchNonce;
         bool paused;
         uint32 referenceHeartbeat;
+        uint16 protocolFeeBps;
     }
 
     /// @dev Per zone, one slot: PriceOracle's latest reference price (pushed by PriceOracle) and the best live
@@ -167,14 +173,9 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     ) AccessManaged(authority) {
         require(address(gridManagement_) != address(0) && address(priceOracle_) != address(0), TradingZeroAddress());
         require(tickSize_ != 0 && tickSize_ % WH_PER_KWH == 0, TradingInvalidTickSize(tickSize_));
-        // Settlement checks the tokens, the treasury and the fee (SettlementZeroAddress, ...ProtocolFeeTooHigh).
+        // Settlement checks the tokens and the treasury (SettlementZeroAddress).
         _settlement = new Settlement(
-            authority,
-            gridManagement_,
-            IERC20(vault.paymentToken),
-            IERC20(vault.energyToken),
-            vault.protocolTreasury,
-            vault.protocolFeeBps
+            authority, gridManagement_, IERC20(vault.paymentToken), IERC20(vault.energyToken), vault.protocolTreasury
         );
         _gridManagement = gridManagement_;
         _priceOracle = priceOracle_;
@@ -184,6 +185,7 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         _setMaxFillsPerCall(maxFillsPerCall_);
         _setPriceBand(priceBandBps_);
         _setStaleReferencePolicy(staleReferencePolicy_);
+        _setProtocolFee(vault.protocolFeeBps);
     }
 
     // ─────────────────────────────────────────────────────────────── trading
@@ -287,7 +289,9 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         emit TradeExecuted(zone, 0, orderId, msg.sender, order.owner, amountWh, price);
         // A Dutch order's price moves, so both sides settle at once: the taker pays the fees.
         uint256 notional = (uint256(amountWh) * price) / WH_PER_KWH;
-        _settlement.settleTaker(zone, msg.sender, true, amountWh, notional, 0, _gridFeeBps(limits));
+        _settlement.settleTaker(
+            zone, msg.sender, true, amountWh, notional, 0, _gridFeeBps(limits), config.protocolFeeBps
+        );
         _settlement.settleMaker(order.owner, false, amountWh, notional, 0);
     }
 
@@ -356,7 +360,8 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
             amountWh,
             askPrice,
             (uint256(amountWh) * (bidPrice - askPrice)) / WH_PER_KWH,
-            gridFeeBps
+            gridFeeBps,
+            _config.protocolFeeBps // warm: _openZone read the slot
         );
     }
 
@@ -407,6 +412,11 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         _setStaleReferencePolicy(policy);
     }
 
+    /// @inheritdoc IEnergyTrading
+    function setProtocolFee(uint16 protocolFeeBps_) external restricted {
+        _setProtocolFee(protocolFeeBps_);
+    }
+
     // ─────────────────────────────────────────────────────────────── views
 
     /// @inheritdoc IEnergyTrading
@@ -442,6 +452,11 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     /// @inheritdoc IEnergyTrading
     function staleReferencePolicy() external view returns (StaleReferencePolicy) {
         return _config.staleReferencePolicy;
+    }
+
+    /// @inheritdoc IEnergyTrading
+    function protocolFeeBps() external view returns (uint16) {
+        return _config.protocolFeeBps;
     }
 
     /// @inheritdoc IEnergyTrading
@@ -576,18 +591,18 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
                 orderId, msg.sender, remaining, t.immediate ? CancelReason.ImmediateOrCancel : CancelReason.FillLimit
             );
         }
-        if (m.filledWh != 0 || lockAmount != 0) _settleTaker(t, m, lockAmount);
+        if (m.filledWh != 0 || lockAmount != 0) _settleTaker(t, m, lockAmount, config.protocolFeeBps);
     }
 
     /// @dev The taker's side in one Settlement call: its fills (paying the zone's grid fee as of now) and the
     /// escrow of what rests; an order that only rests just locks its escrow.
-    function _settleTaker(Taker memory t, Match memory m, uint256 lockAmount) private {
+    function _settleTaker(Taker memory t, Match memory m, uint256 lockAmount, uint16 protocolFeeBps_) private {
         bool buys = t.side == Side.Buy;
         if (m.filledWh == 0) {
             _settlement.lock(msg.sender, buys ? _paymentToken : _energyToken, lockAmount);
         } else {
             _settlement.settleTaker(
-                t.zone, msg.sender, buys, m.filledWh, m.notional, lockAmount, _gridFeeBps(t.rules)
+                t.zone, msg.sender, buys, m.filledWh, m.notional, lockAmount, _gridFeeBps(t.rules), protocolFeeBps_
             );
         }
     }
@@ -1038,5 +1053,13 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     function _setStaleReferencePolicy(StaleReferencePolicy policy) private {
         _config.staleReferencePolicy = policy;
         emit StaleReferencePolicyUpdated(policy);
+    }
+
+    function _setProtocolFee(uint16 protocolFeeBps_) private {
+        require(
+            protocolFeeBps_ <= MAX_PROTOCOL_FEE_BPS, TradingProtocolFeeTooHigh(protocolFeeBps_, MAX_PROTOCOL_FEE_BPS)
+        );
+        _config.protocolFeeBps = protocolFeeBps_;
+        emit ProtocolFeeUpdated(protocolFeeBps_);
     }
 }

@@ -10,16 +10,19 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IGridManagement} from "./interfaces/IGridManagement.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
+import {FeeCeilings} from "./libraries/FeeCeilings.sol";
 import {UtcMonth} from "./libraries/UtcMonth.sol";
 
 /// @title Settlement
 /// @notice The market's escrow vault for the payment token and EnergyToken (see ISettlement).
 /// @dev Deployed by EnergyTrading's constructor: the deployer is the market, fixed as an immutable, so the check on
 /// every lock and settle reads no storage and the vault is never unwired.
-/// Permissions: `setProtocolFee` and `setProtocolTreasury` are ADMIN (through the AccessManager); `lock`,
+/// Permissions: `setProtocolTreasury` is ADMIN (through the AccessManager); `lock`,
 /// `unlock`, `settleTaker`, `settleMaker` and `settleResting` only that EnergyTrading; `deposit` and `withdraw` move only the caller's own balance; sweeps are open because fees
 /// only ever go to their treasury. The settle functions still refuse a trade of zero value on either side
-/// and a grid fee above MAX_GRID_FEE_BPS, so even a faulty caller cannot move one token for nothing.
+/// and fee rates above MAX_GRID_FEE_BPS / MAX_PROTOCOL_FEE_BPS, so even a faulty caller cannot move one token for
+/// nothing or overcharge. Both fee rates come from the market with each settle call (the grid rate from its copy
+/// of the zone's schedule, the protocol rate from its governed config), so a settlement reads no rate slot.
 /// Reentrancy: every state-changing function is `nonReentrant` (one transient-storage lock, EIP-1153), and
 /// the ones that transfer tokens follow checks-effects-interactions; lock/unlock/settle transfer nothing. A
 /// token that calls back into the vault (or into EnergyTrading, which calls the vault) mid-transfer reverts.
@@ -30,7 +33,7 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
     // ─────────────────────────────────────────────────────────────── constants
 
     /// @inheritdoc ISettlement
-    uint16 public constant MAX_PROTOCOL_FEE_BPS = 500;
+    uint16 public constant MAX_PROTOCOL_FEE_BPS = FeeCeilings.MAX_PROTOCOL_FEE_BPS;
     /// @inheritdoc ISettlement
     uint16 public constant MAX_GRID_FEE_BPS = 1_000;
     uint256 private constant BPS = 10_000;
@@ -51,9 +54,8 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
     /// @dev The market that deployed this vault.
     address private immutable _energyTrading;
 
-    /// @dev One slot: the treasury (read by sweeps) and the fee rate (read by every fee-paying settlement).
+    /// @dev Where swept protocol fees go (read by sweeps only).
     address private _protocolTreasury;
-    uint16 private _protocolFeeBps;
     mapping(uint32 zone => AccruedFees) private _accrued;
     mapping(address account => mapping(address token => Balance)) private _balances;
     mapping(address account => mapping(uint32 month => Statement)) private _statements;
@@ -66,14 +68,12 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
     /// @param paymentToken_ The payment token (a stablecoin; MockStablecoin on local chains).
     /// @param energyToken_ The EnergyToken.
     /// @param protocolTreasury_ Where swept protocol fees go.
-    /// @param protocolFeeBps_ The protocol fee, in bps, at most MAX_PROTOCOL_FEE_BPS.
     constructor(
         address authority,
         IGridManagement gridManagement_,
         IERC20 paymentToken_,
         IERC20 energyToken_,
-        address protocolTreasury_,
-        uint16 protocolFeeBps_
+        address protocolTreasury_
     ) AccessManaged(authority) {
         require(
             address(gridManagement_) != address(0) && address(paymentToken_) != address(0)
@@ -86,7 +86,6 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         _energyTrading = msg.sender;
         emit EnergyTradingSet(msg.sender);
         _setProtocolTreasury(protocolTreasury_);
-        _setProtocolFee(protocolFeeBps_);
     }
 
     // ─────────────────────────────────────────────────────────────── accounts
@@ -160,7 +159,8 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         uint256 amountWh,
         uint256 notional,
         uint256 takerLock,
-        uint16 gridFeeBps
+        uint16 gridFeeBps,
+        uint16 protocolFeeBps_
     ) external nonReentrant returns (TradeAmounts memory amounts) {
         _onlyEnergyTrading();
         (address gives, address gets) = takerBuys
@@ -171,22 +171,13 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         FeeContext memory ctx;
         if (amountWh != 0) {
             require(notional != 0, SettlementZeroAmount());
-            ctx = _feeContext(gridFeeBps);
+            ctx = _feeContext(gridFeeBps, protocolFeeBps_);
             amounts = _feesOn(notional, ctx);
             uint256 fees = amounts.gridFee + amounts.protocolFee;
             // a buyer pays the fees on top, a seller out of its proceeds
             (debit, credit) = takerBuys ? (debit + notional + fees, amountWh) : (debit + amountWh, notional - fees);
         }
-        Balance storage giving = _balances[taker][gives];
-        uint256 available = giving.available;
-        require(available >= debit, SettlementInsufficientAvailable(taker, gives, available, debit));
-        unchecked {
-            giving.available = uint128(available - debit);
-        }
-        if (takerLock != 0) {
-            giving.locked = (giving.locked + takerLock).toUint128();
-            emit Locked(taker, gives, takerLock);
-        }
+        _debitTaker(taker, gives, debit, takerLock);
         if (amountWh == 0) return amounts;
         _creditAvailable(taker, gets, credit);
         if (takerBuys) {
@@ -236,12 +227,13 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         uint64 amountWh,
         uint128 pricePerKWh,
         uint256 buyerRefund,
-        uint16 gridFeeBps
+        uint16 gridFeeBps,
+        uint16 protocolFeeBps_
     ) external nonReentrant returns (TradeAmounts memory amounts) {
         _onlyEnergyTrading();
         require(amountWh != 0 && pricePerKWh != 0, SettlementZeroAmount());
-        FeeContext memory ctx = _feeContext(gridFeeBps);
-        amounts = _feesOn(Math.mulDiv(amountWh, pricePerKWh, WH_PER_KWH, Math.Rounding.Ceil), ctx);
+        FeeContext memory ctx = _feeContext(gridFeeBps, protocolFeeBps_);
+        amounts = _feesOn(_notionalOf(amountWh, pricePerKWh), ctx);
         uint256 fees = amounts.gridFee + amounts.protocolFee;
         uint256 net = amounts.notional - fees;
         uint32 month = ctx.month;
@@ -284,11 +276,6 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
     // ─────────────────────────────────────────────────────────────── governance
 
     /// @inheritdoc ISettlement
-    function setProtocolFee(uint16 protocolFeeBps_) external restricted {
-        _setProtocolFee(protocolFeeBps_);
-    }
-
-    /// @inheritdoc ISettlement
     function setProtocolTreasury(address protocolTreasury_) external restricted {
         _setProtocolTreasury(protocolTreasury_);
     }
@@ -313,11 +300,6 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
     /// @inheritdoc ISettlement
     function energyTrading() external view returns (address) {
         return _energyTrading;
-    }
-
-    /// @inheritdoc ISettlement
-    function protocolFeeBps() external view returns (uint16) {
-        return _protocolFeeBps;
     }
 
     /// @inheritdoc ISettlement
@@ -350,6 +332,11 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         return Math.mulDiv(amountWh, pricePerKWh, WH_PER_KWH, Math.Rounding.Ceil);
     }
 
+    /// @dev notionalOf for settleResting's operands, whose product (< 2^192) cannot overflow.
+    function _notionalOf(uint64 amountWh, uint128 pricePerKWh) private pure returns (uint256) {
+        return Math.ceilDiv(uint256(amountWh) * pricePerKWh, WH_PER_KWH);
+    }
+
     /// @inheritdoc ISettlement
     function monthOf(uint256 timestamp) external pure returns (uint32) {
         return UtcMonth.monthOf(timestamp);
@@ -368,6 +355,20 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         Balance storage balance = _balances[msg.sender][token];
         balance.available = (balance.available + received).toUint128();
         emit Deposited(msg.sender, token, received);
+    }
+
+    /// @dev A taker's `debit` out of its available `gives`, of which `takerLock` moves to locked (what rests).
+    function _debitTaker(address taker, address gives, uint256 debit, uint256 takerLock) private {
+        Balance storage giving = _balances[taker][gives];
+        uint256 available = giving.available;
+        require(available >= debit, SettlementInsufficientAvailable(taker, gives, available, debit));
+        unchecked {
+            giving.available = uint128(available - debit);
+        }
+        if (takerLock != 0) {
+            giving.locked = (giving.locked + takerLock).toUint128();
+            emit Locked(taker, gives, takerLock);
+        }
     }
 
     function _debitLocked(address account, address token, uint256 amount) private {
@@ -398,10 +399,13 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         s.fees = (s.fees + fees).toUint96();
     }
 
-    function _feeContext(uint16 gridFeeBps) private view returns (FeeContext memory ctx) {
+    function _feeContext(uint16 gridFeeBps, uint16 protocolFeeBps_) private view returns (FeeContext memory ctx) {
         require(gridFeeBps <= MAX_GRID_FEE_BPS, SettlementGridFeeTooHigh(gridFeeBps, MAX_GRID_FEE_BPS));
+        require(
+            protocolFeeBps_ <= MAX_PROTOCOL_FEE_BPS, SettlementProtocolFeeTooHigh(protocolFeeBps_, MAX_PROTOCOL_FEE_BPS)
+        );
         ctx.gridFeeBps = gridFeeBps;
-        ctx.protocolFeeBps = _protocolFeeBps;
+        ctx.protocolFeeBps = protocolFeeBps_;
         ctx.month = UtcMonth.monthOf(block.timestamp);
     }
 
@@ -420,11 +424,12 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
 
     /// @dev See ISettlement: the total fee rounds up against the payer, the protocol's share down; the grid
     /// fee is the rest, so nothing is created or lost.
+    /// Plain checked arithmetic: a notional times a rate of at most 1,500 bps overflows only above 2^245, far beyond
+    /// any token supply, and then reverts rather than rounding wrongly.
     function _feesOn(uint256 notional, FeeContext memory ctx) private pure returns (TradeAmounts memory amounts) {
         amounts.notional = notional;
-        uint256 totalFee =
-            Math.mulDiv(notional, uint256(ctx.gridFeeBps) + ctx.protocolFeeBps, BPS, Math.Rounding.Ceil);
-        amounts.protocolFee = Math.mulDiv(notional, ctx.protocolFeeBps, BPS, Math.Rounding.Floor);
+        uint256 totalFee = Math.ceilDiv(notional * (uint256(ctx.gridFeeBps) + ctx.protocolFeeBps), BPS);
+        amounts.protocolFee = (notional * ctx.protocolFeeBps) / BPS;
         amounts.gridFee = totalFee - amounts.protocolFee;
     }
 
@@ -436,14 +441,6 @@ contract Settlement is ISettlement, AccessManaged, ReentrancyGuardTransient {
         require(
             token == address(_paymentToken) || token == address(_energyToken), SettlementUnsupportedToken(token)
         );
-    }
-
-    function _setProtocolFee(uint16 protocolFeeBps_) private {
-        require(
-            protocolFeeBps_ <= MAX_PROTOCOL_FEE_BPS, SettlementProtocolFeeTooHigh(protocolFeeBps_, MAX_PROTOCOL_FEE_BPS)
-        );
-        _protocolFeeBps = protocolFeeBps_;
-        emit ProtocolFeeUpdated(protocolFeeBps_);
     }
 
     function _setProtocolTreasury(address protocolTreasury_) private {

@@ -49,8 +49,8 @@ const EXPECTED_FUNCTION_ROLES = {
   priceOracle: { ...ORACLE_ADMIN_FUNCTIONS, setMarket: ADMIN },
   gridOracle: ORACLE_ADMIN_FUNCTIONS,
   weatherOracle: ORACLE_ADMIN_FUNCTIONS,
-  settlement: { setProtocolFee: ADMIN, setProtocolTreasury: ADMIN },
-  energyTrading: { setMaxFillsPerCall: ADMIN, setPriceBand: ADMIN, setStaleReferencePolicy: ADMIN },
+  settlement: { setProtocolTreasury: ADMIN },
+  energyTrading: { setMaxFillsPerCall: ADMIN, setPriceBand: ADMIN, setStaleReferencePolicy: ADMIN, setProtocolFee: ADMIN },
 } as const;
 
 /**
@@ -230,7 +230,8 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
       expect(await c.settlement.gridManagement()).to.equal(await c.gridManagement.getAddress());
       expect(await c.settlement.energyTrading()).to.equal(energyTradingAddress);
       expect(await c.settlement.protocolTreasury()).to.equal(ethers.getAddress(market.protocolTreasury));
-      expect(await c.settlement.protocolFeeBps()).to.equal(BigInt(market.protocolFeeBps));
+      // the protocol fee rate is governed on the market, which passes it to the vault with each settle
+      expect(await c.energyTrading.protocolFeeBps()).to.equal(BigInt(market.protocolFeeBps));
       // the vault is EnergyTrading's own: nothing (not even ADMIN) can point it at another caller
       expect(c.settlement.interface.format().filter((signature) => signature.includes("setEnergyTrading"))).to.deep.equal([]);
 
@@ -634,10 +635,13 @@ describe("Deployment (ignition/modules/GridX.ts)", function () {
       await expect(c.priceOracle.connect(stranger).setQuorum(1))
         .to.be.revertedWithCustomError(c.priceOracle, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
-      await expect(c.settlement.connect(stranger).setProtocolFee(0))
+      await expect(c.settlement.connect(stranger).setProtocolTreasury(stranger.address))
         .to.be.revertedWithCustomError(c.settlement, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
       await expect(c.energyTrading.connect(stranger).setPriceBand(0))
+        .to.be.revertedWithCustomError(c.energyTrading, "AccessManagedUnauthorized")
+        .withArgs(stranger.address);
+      await expect(c.energyTrading.connect(stranger).setProtocolFee(0))
         .to.be.revertedWithCustomError(c.energyTrading, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
       await expect(c.manager.connect(stranger).grantRole(ORACLE_OPERATOR, stranger.address, 0))

@@ -458,7 +458,7 @@ contract MarketHandler is CommonBase, StdUtils {
     /// @dev ISettlement's fee formula at the zone's rate now (GridManagement's schedule) and the protocol's.
     function _fees(uint256 notional) internal returns (uint256 gridFee, uint256 protocolFee) {
         uint256 gridBps = grid.gridFeeBps(zone, uint64(block.timestamp));
-        uint256 protocolBps = settlement.protocolFeeBps();
+        uint256 protocolBps = trading.protocolFeeBps();
         uint256 totalFee = (notional * (gridBps + protocolBps) + BPS - 1) / BPS;
         protocolFee = (notional * protocolBps) / BPS;
         gridFee = totalFee - protocolFee;

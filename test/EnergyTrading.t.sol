@@ -347,7 +347,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         assertEq(vault.energyToken(), address(token), "credits");
         assertEq(vault.gridManagement(), address(grid), "zones");
         assertEq(vault.protocolTreasury(), protocolTreasury, "treasury");
-        assertEq(vault.protocolFeeBps(), PROTOCOL_FEE_BPS, "protocol fee");
+        assertEq(market.protocolFeeBps(), PROTOCOL_FEE_BPS, "the protocol fee rate is the market's");
         assertEq(address(vault.authority()), address(manager), "the same AccessManager");
         assertTrue(address(vault) != address(settlement), "a new vault per market");
     }
@@ -357,7 +357,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         _newTrading(address(0), address(grid), address(priceOracle), TICK, MAX_FILLS, PRICE_BAND_BPS);
         IEnergyTrading.VaultTerms memory terms = _vaultTerms(address(usd));
         terms.protocolFeeBps = 501;
-        vm.expectRevert(abi.encodeWithSelector(ISettlement.SettlementProtocolFeeTooHigh.selector, uint16(501), uint16(500)));
+        vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingProtocolFeeTooHigh.selector, uint16(501), uint16(500)));
         new EnergyTrading(
             address(manager), terms, grid, priceOracle, TICK, MAX_FILLS, 0, IEnergyTrading.StaleReferencePolicy.Refuse
         );
@@ -476,6 +476,60 @@ contract EnergyTradingTest is EnergyTradingFixture {
         vm.prank(stranger);
         vm.expectRevert(_unauthorized(stranger));
         trading.setStaleReferencePolicy(IEnergyTrading.StaleReferencePolicy.Refuse);
+    }
+
+    function test_setProtocolFee_updatesAndEmits() public {
+        assertEq(trading.MAX_PROTOCOL_FEE_BPS(), settlement.MAX_PROTOCOL_FEE_BPS(), "one ceiling for both");
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.ProtocolFeeUpdated(500);
+        trading.setProtocolFee(500);
+        assertEq(trading.protocolFeeBps(), 500);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.ProtocolFeeUpdated(0);
+        trading.setProtocolFee(0);
+        assertEq(trading.protocolFeeBps(), 0);
+    }
+
+    function test_setProtocolFee_revertsAboveMax() public {
+        vm.expectRevert(abi.encodeWithSelector(IEnergyTrading.TradingProtocolFeeTooHigh.selector, uint16(501), uint16(500)));
+        trading.setProtocolFee(501);
+        assertEq(trading.protocolFeeBps(), PROTOCOL_FEE_BPS);
+    }
+
+    function test_setProtocolFee_revertsForStranger() public {
+        vm.prank(stranger);
+        vm.expectRevert(_unauthorized(stranger));
+        trading.setProtocolFee(1);
+        vm.prank(address(settlement)); // the vault is no governor either
+        vm.expectRevert(_unauthorized(address(settlement)));
+        trading.setProtocolFee(1);
+    }
+
+    /// @dev Takes, Dutch takes and matchOrders settle at the rate governance set last, which the vault accrues.
+    function test_setProtocolFee_appliesToTheNextTrades() public {
+        trading.setProtocolFee(500);
+        uint256 firstAsk = _sell(bob, 1_000, PRICE);
+        vm.expectEmit(address(settlement));
+        emit ISettlement.TradesSettled(zone, 50, 500, 250_000, 1_250, 12_500);
+        _buy(alice, 1_000, PRICE);
+        assertEq(_availableUsd(alice), FUNDS_USD - 250_000 - 13_750);
+
+        trading.setProtocolFee(0);
+        uint256 dutch = _dutch(carol, 1_000, PRICE, PRICE, 1);
+        vm.expectEmit(address(settlement));
+        emit ISettlement.TradesSettled(zone, 50, 0, 250_000, 1_250, 0);
+        vm.prank(alice);
+        trading.takeDutchOrder(dutch, 1_000, PRICE);
+
+        trading.setProtocolFee(100);
+        uint256 bid = _buy(bob, 1_000, PRICE);
+        uint256 ask = _dutch(carol, 1_000, PRICE, PRICE, 1);
+        vm.expectEmit(address(settlement));
+        emit ISettlement.TradesSettled(zone, 50, 100, 250_000, 1_250, 2_500);
+        vm.prank(keeper);
+        trading.matchOrders(bid, ask);
+        assertEq(settlement.accruedProtocolFees(zone), 12_500 + 2_500);
+        _assertConserved(_ids(firstAsk));
     }
 
     // ─────────────────────────────────────────────────────────────── createOrder: resting

@@ -97,9 +97,9 @@ contract SettlementReentrantToken is ERC20 {
         if (kind == Reentry.SweepProtocolFees) return abi.encodeCall(ISettlement.sweepProtocolFees, (zone));
         if (kind == Reentry.Lock) return abi.encodeCall(ISettlement.lock, (self, self, 1));
         if (kind == Reentry.Unlock) return abi.encodeCall(ISettlement.unlock, (self, self, 1));
-        if (kind == Reentry.SettleTaker) return abi.encodeCall(ISettlement.settleTaker, (zone, self, true, 0, 0, 1, 0));
+        if (kind == Reentry.SettleTaker) return abi.encodeCall(ISettlement.settleTaker, (zone, self, true, 0, 0, 1, 0, 0));
         if (kind == Reentry.SettleMaker) return abi.encodeCall(ISettlement.settleMaker, (self, true, 0, 0, 1));
-        return abi.encodeCall(ISettlement.settleResting, (zone, self, self, 1, 1_000, 0, 50));
+        return abi.encodeCall(ISettlement.settleResting, (zone, self, self, 1, 1_000, 0, 50, 0));
     }
 }
 
@@ -139,6 +139,8 @@ abstract contract SettlementFixture is MarketFixture {
 
     Settlement internal vault;
     address internal fakeTrading = makeAddr("fakeTrading");
+    /// @dev The protocol fee rate the stand-in market passes with each settle (EnergyTrading's governed rate).
+    uint16 internal protocolBps = PROTOCOL_FEE_BPS;
     address internal zone2Treasury = makeAddr("zone2Treasury");
     uint32 internal zone2;
 
@@ -146,7 +148,7 @@ abstract contract SettlementFixture is MarketFixture {
         super.setUp();
         // EnergyTrading deploys its vault; here a stand-in account does, and becomes its only caller.
         vm.prank(fakeTrading);
-        vault = new Settlement(address(manager), grid, usd, token, protocolTreasury, PROTOCOL_FEE_BPS);
+        vault = new Settlement(address(manager), grid, usd, token, protocolTreasury);
         IGridManagement.ZoneConfig memory config = defaultZoneConfig("Hillside");
         config.treasury = zone2Treasury;
         config.fees =
@@ -196,7 +198,7 @@ abstract contract SettlementFixture is MarketFixture {
     {
         uint16 gridFeeBps = _gridBps(zone_);
         vm.prank(fakeTrading);
-        return vault.settleResting(zone_, buyer, seller, amountWh, price, refund, gridFeeBps);
+        return vault.settleResting(zone_, buyer, seller, amountWh, price, refund, gridFeeBps, protocolBps);
     }
 
     function _settleTaker(
@@ -209,7 +211,7 @@ abstract contract SettlementFixture is MarketFixture {
     ) internal returns (ISettlement.TradeAmounts memory) {
         uint16 gridFeeBps = _gridBps(zone_);
         vm.prank(fakeTrading);
-        return vault.settleTaker(zone_, taker, takerBuys, amountWh, notional, takerLock, gridFeeBps);
+        return vault.settleTaker(zone_, taker, takerBuys, amountWh, notional, takerLock, gridFeeBps, protocolBps);
     }
 
     function _settleMaker(address maker, bool makerBuys, uint256 amountWh, uint256 notional, uint256 unlockAmount)
@@ -301,7 +303,6 @@ contract SettlementTest is SettlementFixture {
         assertEq(vault.energyToken(), address(token));
         assertEq(vault.gridManagement(), address(grid));
         assertEq(vault.energyTrading(), fakeTrading);
-        assertEq(vault.protocolFeeBps(), PROTOCOL_FEE_BPS);
         assertEq(vault.protocolTreasury(), protocolTreasury);
         assertEq(vault.MAX_PROTOCOL_FEE_BPS(), 500);
         assertEq(vault.accruedProtocolFees(zone), 0);
@@ -317,23 +318,18 @@ contract SettlementTest is SettlementFixture {
 
     function test_constructor_revertsOnZeroAddress() public {
         vm.expectRevert(ISettlement.SettlementZeroAddress.selector);
-        new Settlement(address(manager), IGridManagement(address(0)), usd, token, protocolTreasury, 0);
+        new Settlement(address(manager), IGridManagement(address(0)), usd, token, protocolTreasury);
         vm.expectRevert(ISettlement.SettlementZeroAddress.selector);
-        new Settlement(address(manager), grid, IERC20(address(0)), token, protocolTreasury, 0);
+        new Settlement(address(manager), grid, IERC20(address(0)), token, protocolTreasury);
         vm.expectRevert(ISettlement.SettlementZeroAddress.selector);
-        new Settlement(address(manager), grid, usd, IERC20(address(0)), protocolTreasury, 0);
+        new Settlement(address(manager), grid, usd, IERC20(address(0)), protocolTreasury);
         vm.expectRevert(ISettlement.SettlementZeroAddress.selector);
-        new Settlement(address(manager), grid, usd, token, address(0), 0);
+        new Settlement(address(manager), grid, usd, token, address(0));
     }
 
     function test_constructor_revertsWhenBothTokensAreTheSame() public {
         vm.expectRevert(ISettlement.SettlementZeroAddress.selector);
-        new Settlement(address(manager), grid, usd, usd, protocolTreasury, 0);
-    }
-
-    function test_constructor_revertsOnProtocolFeeTooHigh() public {
-        vm.expectRevert(abi.encodeWithSelector(ISettlement.SettlementProtocolFeeTooHigh.selector, 501, 500));
-        new Settlement(address(manager), grid, usd, token, protocolTreasury, 501);
+        new Settlement(address(manager), grid, usd, usd, protocolTreasury);
     }
 
     // ─────────────────────────────────────────────────────────────── monthOf
@@ -459,7 +455,7 @@ contract SettlementTest is SettlementFixture {
     function test_deposit_creditsWhatArrived() public {
         SettlementFeeOnTransferToken lossy = new SettlementFeeOnTransferToken();
         Settlement lossyVault =
-            new Settlement(address(manager), grid, IERC20(address(lossy)), token, protocolTreasury, 0);
+            new Settlement(address(manager), grid, IERC20(address(lossy)), token, protocolTreasury);
         lossy.mint(alice, 100 * USD);
         vm.startPrank(alice);
         lossy.approve(address(lossyVault), type(uint256).max);
@@ -857,11 +853,11 @@ contract SettlementTest is SettlementFixture {
         vm.recordLogs();
         vm.startPrank(fakeTrading);
         // no fee and no zone: even a zone that does not exist is fine
-        ISettlement.TradeAmounts memory amounts = vault.settleTaker(999, carol, true, 0, 0, USD, 50);
+        ISettlement.TradeAmounts memory amounts = vault.settleTaker(999, carol, true, 0, 0, USD, 50, protocolBps);
         assertEq(_vaultLogCount(), 1); // Locked only, no TradesSettled
         assertEq(amounts.notional + amounts.gridFee + amounts.protocolFee, 0);
         // a selling taker locks credits; a notional without Wh settles nothing
-        amounts = vault.settleTaker(zone, carol, false, 0, 123_456, 200, 50);
+        amounts = vault.settleTaker(zone, carol, false, 0, 123_456, 200, 50, protocolBps);
         assertEq(_vaultLogCount(), 1);
         assertEq(amounts.notional + amounts.gridFee + amounts.protocolFee, 0);
         vm.stopPrank();
@@ -882,10 +878,10 @@ contract SettlementTest is SettlementFixture {
         vm.startPrank(fakeTrading);
         vm.expectEmit(address(vault));
         emit ISettlement.TradesSettled(zone, 150, 20, 250_000, 3_750, 500);
-        ISettlement.TradeAmounts memory amounts = vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 150);
+        ISettlement.TradeAmounts memory amounts = vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 150, protocolBps);
         assertEq(amounts.gridFee, 3_750); // 170 bps total, 20 of them protocol
         assertEq(amounts.protocolFee, 500);
-        amounts = vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 0);
+        amounts = vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 0, protocolBps);
         assertEq(amounts.gridFee, 0);
         assertEq(amounts.protocolFee, 500);
         vm.stopPrank();
@@ -899,7 +895,7 @@ contract SettlementTest is SettlementFixture {
     function test_settleTaker_doesNotConsultGridManagement() public {
         _depositVault(carol, USD, 0);
         vm.prank(fakeTrading);
-        ISettlement.TradeAmounts memory amounts = vault.settleTaker(999, carol, true, 1_000, 250_000, 0, 50);
+        ISettlement.TradeAmounts memory amounts = vault.settleTaker(999, carol, true, 1_000, 250_000, 0, 50, protocolBps);
         assertEq(amounts.gridFee, 1_250);
         assertEq(vault.accruedZoneFees(999), 1_250);
         assertEq(vault.accruedProtocolFees(999), 500);
@@ -911,12 +907,12 @@ contract SettlementTest is SettlementFixture {
         _depositVault(carol, 10, 10);
         vm.startPrank(fakeTrading);
         // two 1-unit fills: ceil(2 × 70 / 10_000) = 1 once, not 1 per fill
-        ISettlement.TradeAmounts memory amounts = vault.settleTaker(zone, carol, true, 2, 2, 0, 50);
+        ISettlement.TradeAmounts memory amounts = vault.settleTaker(zone, carol, true, 2, 2, 0, 50, protocolBps);
         assertEq(amounts.gridFee, 1); // all of it grid
         assertEq(amounts.protocolFee, 0); // floor(2 × 20 / 10_000)
         assertEq(_balance(carol, address(usd)).available, 10 - 3);
         // a selling taker's dust proceeds go entirely to the fee
-        amounts = vault.settleTaker(zone, carol, false, 1, 1, 0, 50);
+        amounts = vault.settleTaker(zone, carol, false, 1, 1, 0, 50, protocolBps);
         assertEq(amounts.gridFee, 1);
         vm.stopPrank();
         assertEq(_balance(carol, address(usd)).available, 7);
@@ -928,13 +924,13 @@ contract SettlementTest is SettlementFixture {
         assertEq(vault.accruedZoneFees(zone), 2);
     }
 
-    function test_settleTaker_usesTheCurrentProtocolFee() public {
+    function test_settleTaker_chargesTheProtocolFeeRateItIsGiven() public {
         _depositVault(carol, USD, 0);
-        vault.setProtocolFee(0);
+        protocolBps = 0;
         ISettlement.TradeAmounts memory amounts = _settleTaker(zone, carol, true, 1_000, 250_000, 0);
         assertEq(amounts.protocolFee, 0);
         assertEq(amounts.gridFee, 1_250);
-        vault.setProtocolFee(500);
+        protocolBps = 500;
         amounts = _settleTaker(zone, carol, true, 1_000, 250_000, 0);
         assertEq(amounts.protocolFee, 12_500);
         assertEq(amounts.gridFee, 1_250);
@@ -951,7 +947,7 @@ contract SettlementTest is SettlementFixture {
                 ISettlement.SettlementInsufficientAvailable.selector, carol, address(usd), 250_000, 251_750
             )
         );
-        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 50);
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 50, protocolBps);
         // ...and must cover what it leaves resting too
         _depositVault(carol, 1_750, 0);
         vm.prank(fakeTrading);
@@ -960,7 +956,7 @@ contract SettlementTest is SettlementFixture {
                 ISettlement.SettlementInsufficientAvailable.selector, carol, address(usd), 251_750, 251_751
             )
         );
-        vault.settleTaker(zone, carol, true, 1_000, 250_000, 1, 50);
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 1, 50, protocolBps);
         _settleTaker(zone, carol, true, 1_000, 250_000, 0); // exactly enough
         assertEq(_balance(carol, address(usd)).available, 0);
 
@@ -972,7 +968,7 @@ contract SettlementTest is SettlementFixture {
                 ISettlement.SettlementInsufficientAvailable.selector, dave, address(token), 1_000, 1_200
             )
         );
-        vault.settleTaker(zone, dave, false, 1_000, 250_000, 200, 50);
+        vault.settleTaker(zone, dave, false, 1_000, 250_000, 200, 50, protocolBps);
         // a lock alone needs the balance too
         vm.prank(fakeTrading);
         vm.expectRevert(
@@ -980,19 +976,19 @@ contract SettlementTest is SettlementFixture {
                 ISettlement.SettlementInsufficientAvailable.selector, dave, address(token), 1_000, 1_001
             )
         );
-        vault.settleTaker(zone, dave, false, 0, 0, 1_001, 50);
+        vault.settleTaker(zone, dave, false, 0, 0, 1_001, 50, protocolBps);
     }
 
     function test_settleTaker_revertsForNonEnergyTrading() public {
         _depositVault(carol, USD, 0);
         vm.prank(carol);
         vm.expectRevert(_notTrading(carol));
-        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 50);
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 50, protocolBps);
         vm.prank(stranger);
         vm.expectRevert(_notTrading(stranger));
-        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 50);
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 50, protocolBps);
         vm.expectRevert(_notTrading(address(this))); // nor ADMIN
-        vault.settleTaker(zone, carol, true, 0, 0, 1, 50);
+        vault.settleTaker(zone, carol, true, 0, 0, 1, 50, protocolBps);
         assertEq(_balance(carol, address(usd)).available, USD);
     }
 
@@ -1139,9 +1135,9 @@ contract SettlementTest is SettlementFixture {
         uint16 gridFeeBps = _gridBps(zone);
         vm.startPrank(fakeTrading);
         vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
-        vault.settleTaker(zone, carol, true, 1_000, 0, 0, gridFeeBps);
+        vault.settleTaker(zone, carol, true, 1_000, 0, 0, gridFeeBps, protocolBps);
         vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
-        vault.settleTaker(zone, carol, false, 1_000, 0, 0, gridFeeBps);
+        vault.settleTaker(zone, carol, false, 1_000, 0, 0, gridFeeBps, protocolBps);
         vm.stopPrank();
     }
 
@@ -1154,11 +1150,11 @@ contract SettlementTest is SettlementFixture {
             abi.encodeWithSelector(ISettlement.SettlementGridFeeTooHigh.selector, uint16(1_001), uint16(1_000));
         vm.startPrank(fakeTrading);
         vm.expectRevert(tooHigh);
-        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 1_001);
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 1_001, protocolBps);
         vm.expectRevert(tooHigh);
-        vault.settleResting(zone, bob, alice, 1_000, 250_000, 0, 1_001);
+        vault.settleResting(zone, bob, alice, 1_000, 250_000, 0, 1_001, protocolBps);
         // the ceiling itself is accepted
-        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 1_000);
+        vault.settleTaker(zone, carol, true, 1_000, 250_000, 0, 1_000, protocolBps);
         vm.stopPrank();
     }
 
@@ -1236,14 +1232,14 @@ contract SettlementTest is SettlementFixture {
             vm.expectEmit(address(vault));
             emit ISettlement.TradesSettled(zone, gridBps[i], PROTOCOL_FEE_BPS, 250_000, gridFee, 500);
             ISettlement.TradeAmounts memory amounts =
-                vault.settleResting(zone, bob, alice, 1_000, PRICE, 0, gridBps[i]);
+                vault.settleResting(zone, bob, alice, 1_000, PRICE, 0, gridBps[i], protocolBps);
             assertEq(amounts.gridFee, gridFee);
             assertEq(amounts.gridFee, uint256(gridBps[i]) * 25); // 250_000 × bps / 10_000
             assertEq(amounts.protocolFee, 500);
             expectedZoneFees += gridFee;
         }
         // GridManagement is not consulted: a zone it does not know settles too
-        vault.settleResting(999, bob, alice, 1, 1_000, 0, 50);
+        vault.settleResting(999, bob, alice, 1, 1_000, 0, 50, protocolBps);
         vm.stopPrank();
         assertEq(vault.accruedZoneFees(zone), expectedZoneFees);
         assertEq(vault.accruedProtocolFees(zone), 2_500);
@@ -1262,13 +1258,13 @@ contract SettlementTest is SettlementFixture {
         assertEq(vault.statement(alice, JUNE_2025).earned, 0);
     }
 
-    function test_settleResting_usesTheCurrentProtocolFee() public {
+    function test_settleResting_chargesTheProtocolFeeRateItIsGiven() public {
         _restingPair();
-        vault.setProtocolFee(0);
+        protocolBps = 0;
         ISettlement.TradeAmounts memory amounts = _settleResting(zone, bob, alice, 1_000, PRICE, 0);
         assertEq(amounts.protocolFee, 0);
         assertEq(amounts.gridFee, 1_250);
-        vault.setProtocolFee(500);
+        protocolBps = 500;
         amounts = _settleResting(zone, bob, alice, 1_000, PRICE, 0);
         assertEq(amounts.protocolFee, 12_500);
         assertEq(amounts.gridFee, 1_250);
@@ -1279,14 +1275,14 @@ contract SettlementTest is SettlementFixture {
         _restingPair();
         vm.prank(fakeTrading);
         vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
-        vault.settleResting(zone, bob, alice, 0, PRICE, 0, 50);
+        vault.settleResting(zone, bob, alice, 0, PRICE, 0, 50, protocolBps);
     }
 
     function test_settleResting_revertsOnZeroPrice() public {
         _restingPair();
         vm.prank(fakeTrading);
         vm.expectRevert(ISettlement.SettlementZeroAmount.selector);
-        vault.settleResting(zone, bob, alice, 1_000, 0, 0, 50);
+        vault.settleResting(zone, bob, alice, 1_000, 0, 0, 50, protocolBps);
     }
 
     function test_settleResting_revertsOnInsufficientSellerEscrow() public {
@@ -1297,7 +1293,7 @@ contract SettlementTest is SettlementFixture {
                 ISettlement.SettlementInsufficientLocked.selector, alice, address(token), 2_000, 2_001
             )
         );
-        vault.settleResting(zone, bob, alice, 2_001, PRICE, 0, 50);
+        vault.settleResting(zone, bob, alice, 2_001, PRICE, 0, 50, protocolBps);
     }
 
     function test_settleResting_revertsOnInsufficientBuyerEscrow() public {
@@ -1308,14 +1304,14 @@ contract SettlementTest is SettlementFixture {
                 ISettlement.SettlementInsufficientLocked.selector, bob, address(usd), 10 * USD, 20 * USD
             )
         );
-        vault.settleResting(zone, bob, alice, 2_000, uint128(10 * USD), 0, 50); // 20 USD notional
+        vault.settleResting(zone, bob, alice, 2_000, uint128(10 * USD), 0, 50, protocolBps); // 20 USD notional
         // the refund comes out of the same escrow
         vm.expectRevert(
             abi.encodeWithSelector(
                 ISettlement.SettlementInsufficientLocked.selector, bob, address(usd), 10 * USD, 10 * USD + 1
             )
         );
-        vault.settleResting(zone, bob, alice, 2_000, PRICE, 10 * USD - 500_000 + 1, 50);
+        vault.settleResting(zone, bob, alice, 2_000, PRICE, 10 * USD - 500_000 + 1, 50, protocolBps);
         vm.stopPrank();
     }
 
@@ -1323,9 +1319,9 @@ contract SettlementTest is SettlementFixture {
         _restingPair();
         vm.prank(bob);
         vm.expectRevert(_notTrading(bob));
-        vault.settleResting(zone, bob, alice, 1_000, PRICE, 0, 50);
+        vault.settleResting(zone, bob, alice, 1_000, PRICE, 0, 50, protocolBps);
         vm.expectRevert(_notTrading(address(this)));
-        vault.settleResting(zone, bob, alice, 1_000, PRICE, 0, 50);
+        vault.settleResting(zone, bob, alice, 1_000, PRICE, 0, 50, protocolBps);
     }
 
     // ─────────────────────────────────────────────────────────────── statements
@@ -1510,7 +1506,7 @@ contract SettlementTest is SettlementFixture {
         vm.expectEmit();
         emit ISettlement.EnergyTradingSet(stranger);
         vm.prank(stranger);
-        Settlement fresh = new Settlement(address(manager), grid, usd, token, protocolTreasury, 0);
+        Settlement fresh = new Settlement(address(manager), grid, usd, token, protocolTreasury);
         assertEq(fresh.energyTrading(), stranger);
         assertEq(vault.energyTrading(), fakeTrading);
         vm.prank(fakeTrading); // another vault's market is a stranger here
@@ -1519,40 +1515,17 @@ contract SettlementTest is SettlementFixture {
     }
 
     function test_trading_revertsForAnyoneButTheDeployer() public {
-        Settlement fresh = new Settlement(address(manager), grid, usd, token, protocolTreasury, 0);
+        Settlement fresh = new Settlement(address(manager), grid, usd, token, protocolTreasury);
         vm.startPrank(stranger);
         vm.expectRevert(_notTrading(stranger));
         fresh.lock(alice, address(usd), 0);
         vm.expectRevert(_notTrading(stranger));
-        fresh.settleResting(zone, alice, bob, 1, 1, 0, 0);
+        fresh.settleResting(zone, alice, bob, 1, 1, 0, 0, 0);
         vm.expectRevert(_notTrading(stranger));
-        fresh.settleTaker(zone, alice, true, 0, 0, 0, 0);
+        fresh.settleTaker(zone, alice, true, 0, 0, 0, 0, 0);
         vm.expectRevert(_notTrading(stranger));
         fresh.settleMaker(alice, true, 0, 0, 0);
         vm.stopPrank();
-    }
-
-    function test_setProtocolFee_updatesAndEmits() public {
-        vm.expectEmit(address(vault));
-        emit ISettlement.ProtocolFeeUpdated(500);
-        vault.setProtocolFee(500);
-        assertEq(vault.protocolFeeBps(), 500);
-        vault.setProtocolFee(0);
-        assertEq(vault.protocolFeeBps(), 0);
-    }
-
-    function test_setProtocolFee_revertsAboveMax() public {
-        vm.expectRevert(abi.encodeWithSelector(ISettlement.SettlementProtocolFeeTooHigh.selector, 501, 500));
-        vault.setProtocolFee(501);
-    }
-
-    function test_setProtocolFee_revertsForStranger() public {
-        vm.prank(stranger);
-        vm.expectRevert(_unauthorized(stranger));
-        vault.setProtocolFee(1);
-        vm.prank(fakeTrading); // EnergyTrading is no governor either
-        vm.expectRevert(_unauthorized(fakeTrading));
-        vault.setProtocolFee(1);
     }
 
     function test_setProtocolTreasury_updatesAndEmits() public {
@@ -1589,14 +1562,14 @@ contract SettlementTest is SettlementFixture {
         gridFeeBps = uint16(bound(gridFeeBps, 0, grid.MAX_GRID_FEE_BPS()));
         protocolFeeBps = uint16(bound(protocolFeeBps, 0, vault.MAX_PROTOCOL_FEE_BPS()));
         refund = bound(refund, 0, 1e12);
-        vault.setProtocolFee(protocolFeeBps);
+        protocolBps = protocolFeeBps;
 
         uint256 notional = vault.notionalOf(amountWh, pricePerKWh);
         _escrow(alice, 0, amountWh);
         _escrow(bob, notional + refund, 0);
         vm.prank(fakeTrading);
         ISettlement.TradeAmounts memory a =
-            vault.settleResting(zone, bob, alice, amountWh, pricePerKWh, refund, gridFeeBps);
+            vault.settleResting(zone, bob, alice, amountWh, pricePerKWh, refund, gridFeeBps, protocolBps);
 
         uint256 exact = uint256(amountWh) * pricePerKWh; // × 1000
         assertEq(a.notional, notional);
@@ -1669,7 +1642,7 @@ contract SettlementTest is SettlementFixture {
         c.takerLock = bound(takerLock, 0, 1e18);
         c.spare = bound(spare, 0, 1e18);
         (c.gridFee, c.protocolFee) = _expectedFees(c.notional, c.gridFeeBps, c.protocolFeeBps);
-        vault.setProtocolFee(c.protocolFeeBps);
+        protocolBps = c.protocolFeeBps;
         uint256 fees = c.gridFee + c.protocolFee;
 
         // alice is the maker: her escrow holds what she gives
@@ -1687,7 +1660,7 @@ contract SettlementTest is SettlementFixture {
         emit ISettlement.TradesSettled(zone, c.gridFeeBps, c.protocolFeeBps, c.notional, c.gridFee, c.protocolFee);
         vm.prank(fakeTrading);
         ISettlement.TradeAmounts memory a =
-            vault.settleTaker(zone, carol, c.takerBuys, c.amountWh, c.notional, c.takerLock, c.gridFeeBps);
+            vault.settleTaker(zone, carol, c.takerBuys, c.amountWh, c.notional, c.takerLock, c.gridFeeBps, protocolBps);
 
         assertEq(a.notional, c.notional);
         _assertFeeRounding(a, c.gridFeeBps, c.protocolFeeBps);
@@ -1783,7 +1756,7 @@ contract SettlementTest is SettlementFixture {
         protocolFeeBps = uint16(bound(protocolFeeBps, 0, vault.MAX_PROTOCOL_FEE_BPS()));
         takerLock = bound(takerLock, 0, 1e12);
         makerSpare = bound(makerSpare, 0, 1e12);
-        vault.setProtocolFee(protocolFeeBps);
+        protocolBps = protocolFeeBps;
         TakerCase memory c = _draftTakerCase(seed, fillCount, gridFeeBps, protocolFeeBps);
         uint256 fees = c.gridFee + c.protocolFee;
 
@@ -1797,7 +1770,7 @@ contract SettlementTest is SettlementFixture {
 
         vm.prank(fakeTrading);
         ISettlement.TradeAmounts memory a =
-            vault.settleTaker(zone, carol, takerBuys, c.totalWh, c.totalNotional, takerLock, gridFeeBps);
+            vault.settleTaker(zone, carol, takerBuys, c.totalWh, c.totalNotional, takerLock, gridFeeBps, protocolBps);
         assertEq(a.notional, c.totalNotional);
         assertEq(a.gridFee, c.gridFee);
         assertEq(a.protocolFee, c.protocolFee);
@@ -1890,7 +1863,7 @@ contract SettlementReentrancyTest is SettlementFixture {
         // pass the caller check
         vm.prank(address(evil));
         evilVault =
-            new Settlement(address(manager), grid, IERC20(address(evil)), token, protocolTreasury, PROTOCOL_FEE_BPS);
+            new Settlement(address(manager), grid, IERC20(address(evil)), token, protocolTreasury);
         evil.aim(evilVault, zone);
 
         // the token holds its own balances in the vault, so a re-entered withdraw/lock/unlock could succeed
@@ -1926,7 +1899,7 @@ contract SettlementReentrancyTest is SettlementFixture {
 
     function _accrueFees() internal {
         vm.prank(address(evil));
-        evilVault.settleResting(zone, bob, alice, 1_000, PRICE, 0, OFF_PEAK_BPS);
+        evilVault.settleResting(zone, bob, alice, 1_000, PRICE, 0, OFF_PEAK_BPS, PROTOCOL_FEE_BPS);
     }
 
     function _assertEveryReentryRefused(uint256 expectedAttempts) internal view {
@@ -2026,7 +1999,7 @@ contract SettlementReentrancyTest is SettlementFixture {
         evilVault.withdraw(address(evil), 1);
         evilVault.lock(address(evil), address(evil), 1);
         evilVault.unlock(address(evil), address(evil), 1);
-        evilVault.settleTaker(zone, address(evil), true, 0, 0, 1, OFF_PEAK_BPS);
+        evilVault.settleTaker(zone, address(evil), true, 0, 0, 1, OFF_PEAK_BPS, PROTOCOL_FEE_BPS);
         evilVault.settleMaker(address(evil), true, 0, 0, 1);
         vm.stopPrank();
         _accrueFees();
@@ -2067,8 +2040,9 @@ contract SettlementHandler is SlimTest {
     address internal immutable usd;
     address internal immutable credits;
     address internal immutable trading;
-    address internal immutable admin;
     uint16 internal immutable maxGridFeeBps;
+    /// @dev The protocol fee rate the market passes now (governed on EnergyTrading; `setProtocolFee` moves it).
+    uint16 internal protocolFeeBps;
     address[] internal accounts;
     uint32[] internal zones;
     uint32[] internal months;
@@ -2096,7 +2070,7 @@ contract SettlementHandler is SlimTest {
     constructor(
         Settlement vault_,
         address trading_,
-        address admin_,
+        uint16 protocolFeeBps_,
         address[] memory accounts_,
         uint32[] memory zones_
     ) {
@@ -2104,7 +2078,7 @@ contract SettlementHandler is SlimTest {
         usd = vault_.paymentToken();
         credits = vault_.energyToken();
         trading = trading_;
-        admin = admin_;
+        protocolFeeBps = protocolFeeBps_;
         maxGridFeeBps = IGridManagement(vault_.gridManagement()).MAX_GRID_FEE_BPS();
         accounts = accounts_;
         zones = zones_;
@@ -2188,12 +2162,12 @@ contract SettlementHandler is SlimTest {
         }
         uint256 budget = vault.balanceOf(t.taker, takerBuys ? usd : credits).available;
         Pending[] memory fills =
-            _draftFills(takerBuys, fillSeed, budget, uint256(t.gridFeeBps) + vault.protocolFeeBps());
+            _draftFills(takerBuys, fillSeed, budget, uint256(t.gridFeeBps) + protocolFeeBps);
         for (uint256 i; i < fills.length; ++i) {
             t.amountWh += fills[i].amountWh;
             t.notional += fills[i].notional;
         }
-        if (t.amountWh != 0) (t.gridFee, t.protocolFee) = _fees(t.notional, t.gridFeeBps, vault.protocolFeeBps());
+        if (t.amountWh != 0) (t.gridFee, t.protocolFee) = _fees(t.notional, t.gridFeeBps, protocolFeeBps);
         uint256 spent = takerBuys ? t.notional + t.gridFee + t.protocolFee : t.amountWh;
         t.takerLock = _bound(lockSeed, 0, budget - spent);
         if (t.amountWh == 0 && t.takerLock == 0) return; // EnergyTrading has nothing to settle
@@ -2208,7 +2182,7 @@ contract SettlementHandler is SlimTest {
     function _settleTaker(TakerTrade memory t) private {
         vm.prank(trading);
         ISettlement.TradeAmounts memory a = vault.settleTaker(
-            t.zone, t.taker, t.takerBuys, t.amountWh, t.notional, t.takerLock, t.gridFeeBps
+            t.zone, t.taker, t.takerBuys, t.amountWh, t.notional, t.takerLock, t.gridFeeBps, protocolFeeBps
         );
         assertEq(a.gridFee, t.gridFee, "taker grid fee");
         assertEq(a.protocolFee, t.protocolFee, "taker protocol fee");
@@ -2360,14 +2334,14 @@ contract SettlementHandler is SlimTest {
         t.price = _bound(uint256(keccak256(abi.encode(tradeSeed, 1))), 1, maxPrice);
         t.notional = Math.mulDiv(t.amountWh, t.price, 1_000, Math.Rounding.Ceil);
         t.refund = _bound(uint256(keccak256(abi.encode(tradeSeed, 2))), 0, lockedUsd - t.notional);
-        (t.gridFee, t.protocolFee) = _fees(t.notional, t.gridFeeBps, vault.protocolFeeBps());
+        (t.gridFee, t.protocolFee) = _fees(t.notional, t.gridFeeBps, protocolFeeBps);
         _settleResting(t);
     }
 
     function _settleResting(RestingTrade memory t) private {
         vm.prank(trading);
         ISettlement.TradeAmounts memory a = vault.settleResting(
-            t.zone, t.buyer, t.seller, uint64(t.amountWh), uint128(t.price), t.refund, t.gridFeeBps
+            t.zone, t.buyer, t.seller, uint64(t.amountWh), uint128(t.price), t.refund, t.gridFeeBps, protocolFeeBps
         );
         assertEq(a.notional, t.notional, "resting notional");
         assertEq(a.gridFee, t.gridFee, "resting grid fee");
@@ -2395,11 +2369,9 @@ contract SettlementHandler is SlimTest {
         protocolFeesSwept[zone] += vault.sweepProtocolFees(zone);
     }
 
-    /// @dev ADMIN changes the protocol fee between trades.
+    /// @dev Governance changes the market's protocol fee rate between trades; the market passes it on.
     function setProtocolFee(uint256 bps) external {
-        uint16 protocolFeeBps = uint16(_bound(bps, 0, vault.MAX_PROTOCOL_FEE_BPS()));
-        vm.prank(admin);
-        vault.setProtocolFee(protocolFeeBps);
+        protocolFeeBps = uint16(_bound(bps, 0, vault.MAX_PROTOCOL_FEE_BPS()));
     }
 
     /// @dev Moves the clock across days and months.
@@ -2489,7 +2461,7 @@ contract SettlementInvariantTest is SettlementFixture {
         uint32[] memory zoneList = new uint32[](2);
         zoneList[0] = zone;
         zoneList[1] = zone2;
-        handler = new SettlementHandler(vault, fakeTrading, address(this), traders, zoneList);
+        handler = new SettlementHandler(vault, fakeTrading, PROTOCOL_FEE_BPS, traders, zoneList);
 
         bytes4[] memory selectors = new bytes4[](11);
         selectors[0] = SettlementHandler.deposit.selector;

@@ -95,7 +95,8 @@ interface IEnergyTrading {
         Refuse
     }
 
-    /// @notice The terms of the Settlement vault that EnergyTrading deploys in its constructor (see Settlement).
+    /// @notice The terms of the Settlement vault that EnergyTrading deploys in its constructor (see Settlement),
+    /// and the initial protocol fee rate, which EnergyTrading governs and passes to the vault with each settle.
     struct VaultTerms {
         address paymentToken;
         address energyToken;
@@ -186,6 +187,8 @@ interface IEnergyTrading {
     error TradingMaxFillsOutOfRange(uint16 maxFillsPerCall);
     /// @notice The price band must be at most 10,000 bps.
     error TradingPriceBandTooWide(uint16 priceBandBps);
+    /// @notice The protocol fee must be at most MAX_PROTOCOL_FEE_BPS (the vault's ceiling).
+    error TradingProtocolFeeTooHigh(uint16 protocolFeeBps, uint16 maxProtocolFeeBps);
     /// @notice Only GridManagement pushes trading rules and the pause.
     error TradingCallerNotGridManagement(address caller);
     /// @notice Only PriceOracle pushes reference prices and its heartbeat.
@@ -236,6 +239,8 @@ interface IEnergyTrading {
     event PriceBandUpdated(uint16 priceBandBps);
     /// @notice The stale-reference policy changed.
     event StaleReferencePolicyUpdated(StaleReferencePolicy policy);
+    /// @notice The protocol fee rate changed; trades settle at the new rate from this block on.
+    event ProtocolFeeUpdated(uint16 protocolFeeBps);
     /// @notice GridManagement pushed `zone`'s trading rules; orders are checked against them from now on.
     event TradingRulesCopied(uint32 indexed zone, IGridManagement.TradingRules rules);
     /// @notice GridManagement pushed the global pause.
@@ -286,6 +291,9 @@ interface IEnergyTrading {
     function setPriceBand(uint16 priceBandBps) external;
     /// @notice Sets what happens while the reference price is stale.
     function setStaleReferencePolicy(StaleReferencePolicy policy) external;
+    /// @notice Sets the protocol fee, in bps of a trade's notional, at most MAX_PROTOCOL_FEE_BPS. It accrues in
+    /// the vault for the protocol treasury (Settlement.sweepProtocolFees).
+    function setProtocolFee(uint16 protocolFeeBps) external;
 
     // ─────────────────────────────────────────────────────────────── views
 
@@ -303,6 +311,8 @@ interface IEnergyTrading {
     function MAX_AMOUNT_WH() external view returns (uint64);
     /// @notice Highest price tick.
     function MAX_TICK() external view returns (uint16);
+    /// @notice Upper bound of the protocol fee, in bps (the vault's Settlement.MAX_PROTOCOL_FEE_BPS).
+    function MAX_PROTOCOL_FEE_BPS() external view returns (uint16);
     /// @notice The escrow vault.
     function settlement() external view returns (address);
     /// @notice The zone registry.
@@ -317,6 +327,8 @@ interface IEnergyTrading {
     function priceBandBps() external view returns (uint16);
     /// @notice What happens while the reference is stale.
     function staleReferencePolicy() external view returns (StaleReferencePolicy);
+    /// @notice The protocol fee, in bps of a trade's notional, charged to the taker (matchOrders: the seller).
+    function protocolFeeBps() external view returns (uint16);
     /// @notice The market's copy of GridManagement's rules for `zone`, and whether orders may be placed and
     /// matched there now (active, not halted, not paused).
     function tradingRules(uint32 zone) external view returns (bool open, IGridManagement.TradingRules memory rules);

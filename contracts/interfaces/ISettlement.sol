@@ -19,7 +19,8 @@ pragma solidity 0.8.28;
 /// floor(notional × protocolFeeBps / 10_000); the grid fee is the rest, so the fee rounding goes the fee side's
 /// way and every base unit lands somewhere exactly once. A taker's fees are computed once on the notional of
 /// all its fills. EnergyTrading passes the zone's grid fee rate (peak or off-peak at the block's timestamp,
-/// from its copy of GridManagement's schedule); the protocol fee is this vault's.
+/// from its copy of GridManagement's schedule) and the protocol fee rate (governed on EnergyTrading); the vault
+/// refuses rates above its ceilings.
 /// Fees accrue inside the vault per zone (grid and protocol share one slot) and are swept by anyone to the
 /// zone's current treasury / the protocol treasury, so a trade makes no extra external calls or transfers
 /// and a treasury that cannot receive never blocks the market. Invariant: for each token, the vault's
@@ -80,7 +81,7 @@ interface ISettlement {
     error SettlementInsufficientLocked(address account, address token, uint256 locked, uint256 requested);
     /// @notice Only EnergyTrading may lock, unlock and settle.
     error SettlementCallerNotEnergyTrading(address caller);
-    /// @notice The protocol fee must be at most MAX_PROTOCOL_FEE_BPS.
+    /// @notice A protocol fee rate above MAX_PROTOCOL_FEE_BPS.
     error SettlementProtocolFeeTooHigh(uint16 protocolFeeBps, uint16 maxProtocolFeeBps);
     /// @notice A grid fee rate above MAX_GRID_FEE_BPS (GridManagement's own ceiling).
     error SettlementGridFeeTooHigh(uint16 gridFeeBps, uint16 maxGridFeeBps);
@@ -117,8 +118,6 @@ interface ISettlement {
     event ProtocolFeesSwept(uint32 indexed zone, address indexed treasury, uint256 amount);
     /// @notice The vault was deployed by `energyTrading`, its only caller for lock, unlock and settle.
     event EnergyTradingSet(address indexed energyTrading);
-    /// @notice The protocol fee changed.
-    event ProtocolFeeUpdated(uint16 protocolFeeBps);
     /// @notice The protocol treasury changed.
     event ProtocolTreasuryUpdated(address indexed protocolTreasury);
 
@@ -142,7 +141,7 @@ interface ISettlement {
     /// @notice Moves `amount` of `account`'s `token` from locked back to available (cancel, expiry, refund).
     function unlock(address account, address token, uint256 amount) external;
     /// @notice Settles a taker's side of its fills in `zone`: `amountWh` in total for `notional` at the makers'
-    /// prices, with fees at `gridFeeBps` and the protocol fee on `notional`; then locks `takerLock` of the
+    /// prices, with fees at `gridFeeBps` and `protocolFeeBps` on `notional`; then locks `takerLock` of the
     /// taker's escrow for the part of its order that rests. A buying taker pays notional + fees from its
     /// available payment and receives the credits as available; a selling taker delivers the credits from its
     /// available balance and receives notional − fees. `takerLock` is in the token the taker gives. The makers
@@ -154,7 +153,8 @@ interface ISettlement {
         uint256 amountWh,
         uint256 notional,
         uint256 takerLock,
-        uint16 gridFeeBps
+        uint16 gridFeeBps,
+        uint16 protocolFeeBps
     ) external returns (TradeAmounts memory amounts);
     /// @notice Settles what a maker's resting order filled since its last settlement, `amountWh` for
     /// `notional` (no fee), out of its locked escrow, and unlocks `unlockAmount` more of that escrow (the rest
@@ -163,7 +163,7 @@ interface ISettlement {
     function settleMaker(address maker, bool makerBuys, uint256 amountWh, uint256 notional, uint256 unlockAmount)
         external;
     /// @notice Settles a fill between two resting orders in `zone` (both escrows locked) at `pricePerKWh`, the
-    /// seller paying the fees at `gridFeeBps` and the protocol fee out of the notional, and returns
+    /// seller paying the fees at `gridFeeBps` and `protocolFeeBps` out of the notional, and returns
     /// `buyerRefund` of the buyer's locked payment to its available balance (the part of its escrow the
     /// better price left over).
     function settleResting(
@@ -173,7 +173,8 @@ interface ISettlement {
         uint64 amountWh,
         uint128 pricePerKWh,
         uint256 buyerRefund,
-        uint16 gridFeeBps
+        uint16 gridFeeBps,
+        uint16 protocolFeeBps
     ) external returns (TradeAmounts memory amounts);
 
     // ─────────────────────────────────────────────────────────────── anyone
@@ -185,14 +186,12 @@ interface ISettlement {
 
     // ─────────────────────────────────────────────────────────────── governance (ADMIN)
 
-    /// @notice Sets the protocol fee, in bps of the notional, at most MAX_PROTOCOL_FEE_BPS.
-    function setProtocolFee(uint16 protocolFeeBps) external;
     /// @notice Sets where swept protocol fees go (governance's treasury).
     function setProtocolTreasury(address protocolTreasury) external;
 
     // ─────────────────────────────────────────────────────────────── views
 
-    /// @notice Upper bound of the protocol fee, in bps.
+    /// @notice Upper bound of the protocol fee rate a settlement accepts, in bps (as EnergyTrading's).
     function MAX_PROTOCOL_FEE_BPS() external view returns (uint16);
     /// @notice Upper bound of the grid fee rate a settlement accepts, in bps (as GridManagement's).
     function MAX_GRID_FEE_BPS() external view returns (uint16);
@@ -205,8 +204,6 @@ interface ISettlement {
     /// @notice The only caller of lock, unlock, settleTaker, settleMaker and settleResting: the EnergyTrading
     /// that deployed this vault (fixed at construction).
     function energyTrading() external view returns (address);
-    /// @notice The protocol fee, in bps of the notional.
-    function protocolFeeBps() external view returns (uint16);
     /// @notice Where swept protocol fees go.
     function protocolTreasury() external view returns (address);
     /// @notice `account`'s available and locked balance of `token`.

@@ -78,8 +78,8 @@ export const FUNCTION_ROLES: Record<RestrictedContract, FunctionRoles> = {
   PriceOracle: { ADMIN: [...ORACLE_ADMIN, "setMarket"] },
   GridOracle: ORACLE_GOVERNANCE,
   WeatherOracle: ORACLE_GOVERNANCE,
-  Settlement: { ADMIN: ["setProtocolFee", "setProtocolTreasury"] },
-  EnergyTrading: { ADMIN: ["setMaxFillsPerCall", "setPriceBand", "setStaleReferencePolicy"] },
+  Settlement: { ADMIN: ["setProtocolTreasury"] },
+  EnergyTrading: { ADMIN: ["setMaxFillsPerCall", "setPriceBand", "setStaleReferencePolicy", "setProtocolFee"] },
 };
 
 const ARTIFACTS_DIR = new URL("../../artifacts/contracts/", import.meta.url);

@@ -10,7 +10,8 @@ import MockStablecoinModule from "./MockStablecoin.ts";
  * those two push every trading-rules change and every reference price to the market. The payment token is the
  * local MockStablecoin.
  *
- * Parameters: `protocolTreasury`, `protocolFeeBps` (Settlement); `tickSize` (payment-token base units per
+ * Parameters: `protocolTreasury` (Settlement); `protocolFeeBps` (the market's initial protocol fee rate, governed
+ * on EnergyTrading, which passes it to the vault with each settle), `tickSize` (payment-token base units per
  * kWh, a multiple of 1000), `maxFillsPerCall`, `priceBandBps`, `staleReferencePolicy` (0 = Unbanded,
  * 1 = Refuse) (EnergyTrading).
  */

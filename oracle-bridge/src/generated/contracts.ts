@@ -4522,6 +4522,22 @@ export const energyTradingAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint16",
+        "name": "protocolFeeBps",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint16",
+        "name": "maxProtocolFeeBps",
+        "type": "uint16"
+      }
+    ],
+    "name": "TradingProtocolFeeTooHigh",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "zone",
         "type": "uint32"
@@ -4878,6 +4894,19 @@ export const energyTradingAbi = [
     "inputs": [
       {
         "indexed": false,
+        "internalType": "uint16",
+        "name": "protocolFeeBps",
+        "type": "uint16"
+      }
+    ],
+    "name": "ProtocolFeeUpdated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
         "internalType": "uint32",
         "name": "heartbeatSeconds",
         "type": "uint32"
@@ -5069,6 +5098,19 @@ export const energyTradingAbi = [
   {
     "inputs": [],
     "name": "MAX_FILLS_PER_CALL",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_PROTOCOL_FEE_BPS",
     "outputs": [
       {
         "internalType": "uint16",
@@ -5690,6 +5732,19 @@ export const energyTradingAbi = [
   },
   {
     "inputs": [],
+    "name": "protocolFeeBps",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "referenceHeartbeat",
     "outputs": [
       {
@@ -5765,6 +5820,19 @@ export const energyTradingAbi = [
       }
     ],
     "name": "setPriceBand",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint16",
+        "name": "protocolFeeBps_",
+        "type": "uint16"
+      }
+    ],
+    "name": "setProtocolFee",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -14335,11 +14403,6 @@ export const settlementAbi = [
         "internalType": "address",
         "name": "protocolTreasury_",
         "type": "address"
-      },
-      {
-        "internalType": "uint16",
-        "name": "protocolFeeBps_",
-        "type": "uint16"
       }
     ],
     "stateMutability": "nonpayable",
@@ -14641,19 +14704,6 @@ export const settlementAbi = [
       }
     ],
     "name": "MakerSettled",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": false,
-        "internalType": "uint16",
-        "name": "protocolFeeBps",
-        "type": "uint16"
-      }
-    ],
-    "name": "ProtocolFeeUpdated",
     "type": "event"
   },
   {
@@ -15114,19 +15164,6 @@ export const settlementAbi = [
   },
   {
     "inputs": [],
-    "name": "protocolFeeBps",
-    "outputs": [
-      {
-        "internalType": "uint16",
-        "name": "",
-        "type": "uint16"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "protocolTreasury",
     "outputs": [
       {
@@ -15147,19 +15184,6 @@ export const settlementAbi = [
       }
     ],
     "name": "setAuthority",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint16",
-        "name": "protocolFeeBps_",
-        "type": "uint16"
-      }
-    ],
-    "name": "setProtocolFee",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -15246,6 +15270,11 @@ export const settlementAbi = [
         "internalType": "uint16",
         "name": "gridFeeBps",
         "type": "uint16"
+      },
+      {
+        "internalType": "uint16",
+        "name": "protocolFeeBps_",
+        "type": "uint16"
       }
     ],
     "name": "settleResting",
@@ -15311,6 +15340,11 @@ export const settlementAbi = [
       {
         "internalType": "uint16",
         "name": "gridFeeBps",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint16",
+        "name": "protocolFeeBps_",
         "type": "uint16"
       }
     ],
