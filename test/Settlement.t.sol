@@ -222,13 +222,13 @@ abstract contract SettlementFixture is MarketFixture {
     }
 
     /// @dev The fee split ISettlement specifies, computed independently of the vault.
-    function _expectedFees(uint256 notional, uint256 gridBps, uint256 protocolBps)
+    function _expectedFees(uint256 notional, uint256 gridBps, uint256 protocolRateBps)
         internal
         pure
         returns (uint256 gridFee, uint256 protocolFee)
     {
-        uint256 totalFee = Math.mulDiv(notional, gridBps + protocolBps, 10_000, Math.Rounding.Ceil);
-        protocolFee = notional * protocolBps / 10_000;
+        uint256 totalFee = Math.mulDiv(notional, gridBps + protocolRateBps, 10_000, Math.Rounding.Ceil);
+        protocolFee = notional * protocolRateBps / 10_000;
         gridFee = totalFee - protocolFee;
     }
 
