@@ -57,6 +57,9 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     uint256 private constant WH_PER_KWH = 1_000;
     uint256 private constant BPS = 10_000;
     uint256 private constant SEQ_BITS = 64;
+    /// @dev Bit 63 of a sequence number: drawn from the market's counter, not a level's queue (see `_place`).
+    /// Queue indices count up from 0 and never reach it.
+    uint64 private constant COUNTER_SEQ = uint64(1) << 63;
 
     // ─────────────────────────────────────────────────────────────── storage
 
@@ -79,12 +82,14 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     }
 
     /// @dev Governed parameters, id counters, the pause and the oracle heartbeat copies: one slot (224 bits).
+    /// `takerNonce` numbers immediate orders and limit orders that cross at a price their side never used;
+    /// `dutchNonce` numbers Dutch orders.
     // solhint-disable-next-line gas-struct-packing
     struct Config {
         uint16 maxFillsPerCall;
         uint16 priceBandBps;
         StaleReferencePolicy staleReferencePolicy;
-        uint64 immediateNonce;
+        uint64 takerNonce;
         uint64 dutchNonce;
         bool paused;
         uint32 referenceHeartbeat;
@@ -549,14 +554,17 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         uint256 ownLevelKey = _levelKey(t.zone, Kind.Limit, t.side, t.tick);
         Level memory own;
         if (t.immediate) {
-            unchecked {
-                ++config.immediateNonce;
-            }
-            _config.immediateNonce = config.immediateNonce;
-            orderId = (_levelKey(t.zone, Kind.Immediate, t.side, t.tick) << SEQ_BITS) | config.immediateNonce;
+            orderId = (_levelKey(t.zone, Kind.Immediate, t.side, t.tick) << SEQ_BITS) | _drawTakerNonce(config);
         } else {
             own = _levels[ownLevelKey];
-            orderId = (ownLevelKey << SEQ_BITS) | own.tail;
+            uint64 seq = own.tail;
+            // At a price level no order of its side has used (tail 0), an order that crosses the book draws
+            // its number from the counter instead: filled completely, it never queues and the level stays
+            // unused (no write from zero); if a remainder rests, the level's queue starts at its number.
+            if (seq == 0 && _crosses(t.side, t.tick, _bestOpposite(t.zone, t.side))) {
+                seq = COUNTER_SEQ | _drawTakerNonce(config);
+            }
+            orderId = (ownLevelKey << SEQ_BITS) | seq;
         }
         emit OrderCreated(
             orderId,
@@ -594,6 +602,15 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
         if (m.filledWh != 0 || lockAmount != 0) _settleTaker(t, m, lockAmount, config.protocolFeeBps);
     }
 
+    /// @dev The counter's next number (config is the caller's copy of the slot, kept in step).
+    function _drawTakerNonce(Config memory config) private returns (uint64) {
+        unchecked {
+            ++config.takerNonce;
+        }
+        _config.takerNonce = config.takerNonce;
+        return config.takerNonce;
+    }
+
     /// @dev The taker's side in one Settlement call: its fills (paying the zone's grid fee as of now) and the
     /// escrow of what rests; an order that only rests just locks its escrow.
     function _settleTaker(Taker memory t, Match memory m, uint256 lockAmount, uint16 protocolFeeBps_) private {
@@ -621,14 +638,20 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
     }
 
     /// @dev A limit order after matching: rests what is left (unless the book still crosses it) and returns the
-    /// escrow to lock, or only consumes its queue slot. Writes its level either way.
+    /// escrow to lock, or only consumes its queue slot. Writes its level unless the order never queued.
     function _restOrSkip(Taker memory t, uint256 orderId, Level memory own, uint64 remaining, bool stillCrosses)
         private
         returns (uint256 lockAmount)
     {
+        // An unused level (tail 0) here means the order crossed the book on arrival, so its number came from
+        // the counter (an order that did not cross has nothing filled and rests, as queue index 0). Numbers
+        // from the counter are told apart this way, not by bit 63: a queue that started at one continues above it.
+        bool fromCounter = own.tail == 0;
         if (remaining != 0 && !stillCrosses) {
             _orders[orderId] =
                 Order({owner: msg.sender, remainingWh: uint32(remaining), filledWh: 0, expiry: uint32(t.expiry)});
+            // The order's number starts an unused level's queue (a no-op for index 0).
+            if (fromCounter) (own.head, own.tail) = (uint64(orderId), uint64(orderId));
             unchecked {
                 ++own.tail;
                 ++own.live;
@@ -636,6 +659,8 @@ contract EnergyTrading is IEnergyTrading, IZoneRulesHook, IReferencePriceHook, A
             if (own.live == 1) _setTick(t.zone, t.side, t.tick);
             lockAmount = _escrowOf(t.side, remaining, t.pricePerKWh);
         } else {
+            // A number from the counter was never in the queue: the level stays as it is (unused).
+            if (fromCounter) return 0;
             // The id was used but the order does not rest: skip its queue slot. The own level is empty here
             // (the order crossed the book, so no order of its side rests at its price).
             unchecked {

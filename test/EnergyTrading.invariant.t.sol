@@ -98,6 +98,7 @@ contract MarketHandler is CommonBase, StdUtils {
     uint256 public bestPriceMismatches; // bestBid/bestAsk (a cached copy) ≠ the best of the orders on the book
     uint256 public settledMismatches; // FillsSettled disagrees with the maker fills seen or the order's price
     uint256 public claimCountMismatches; // claimFills' return value ≠ its FillsSettled events
+    uint256 public reusedIds; // an OrderCreated with an id issued before
     uint256 public takerIdMismatches; // a createOrder fill whose sides are not the new order and a maker
 
     // Coverage counters, to see that runs exercise what they should.
@@ -357,6 +358,7 @@ contract MarketHandler is CommonBase, StdUtils {
         (IEnergyTrading.Side side, IEnergyTrading.Kind kind, uint64 amountWh, uint128 price,,) =
             abi.decode(log.data, (IEnergyTrading.Side, IEnergyTrading.Kind, uint64, uint128, uint64, uint8));
         GhostOrder storage g = _ghost[orderId];
+        if (g.owner != address(0)) ++reusedIds; // ghosts are never deleted: every id is issued once
         g.owner = address(uint160(uint256(log.topics[3])));
         g.side = side;
         g.kind = kind;
@@ -724,6 +726,7 @@ contract EnergyTradingInvariantTest is CommonBase, StdAssertions, StdUtils, StdI
         assertEq(handler.settledMismatches(), 0, "FillsSettled amounts");
         assertEq(handler.claimCountMismatches(), 0, "claimFills count");
         assertEq(handler.takerIdMismatches(), 0, "taker ids");
+        assertEq(handler.reusedIds(), 0, "an order id issued twice");
         uint256 n = handler.knownCount();
         for (uint256 i; i < n; ++i) {
             uint256 orderId = handler.knownIdAt(i);

@@ -91,6 +91,8 @@ abstract contract EnergyTradingFixture is MarketFixture {
     uint64 internal constant MIN_WH = 100;
     uint64 internal constant MAX_WH = 1_000_000;
     uint64 internal constant DAILY_CAP_WH = 5_000_000;
+    /// @dev Bit 63 of a sequence number: drawn from the market's counter, not a level's queue.
+    uint64 internal constant COUNTER_SEQ = uint64(1) << 63;
 
     IEnergyTrading.Side internal constant BUY = IEnergyTrading.Side.Buy;
     IEnergyTrading.Side internal constant SELL = IEnergyTrading.Side.Sell;
@@ -115,6 +117,12 @@ abstract contract EnergyTradingFixture is MarketFixture {
 
     function _dutchId(uint128 startPrice, uint64 nonce) internal view returns (uint256) {
         return _limitId(SELL, startPrice, nonce) | (uint256(2) << 97);
+    }
+
+    /// @dev A limit order that crossed the book at a price no order of its side had used: its sequence number
+    /// is the market's counter (shared with immediate orders) with bit 63 set.
+    function _counterId(IEnergyTrading.Side side, uint128 price, uint64 nonce) internal view returns (uint256) {
+        return _limitId(side, price, COUNTER_SEQ | nonce);
     }
 
     // ─────────────────────────────────────────────────────────────── orders
@@ -647,7 +655,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         uint256 bobAsk = _sell(bob, 1_000, 250_000);
         uint256 carolAsk = _sell(carol, 1_000, 240_000);
         uint256 daveAsk = _sell(dave, 1_000, 250_000);
-        uint256 takerId = _limitId(BUY, 260_000, 0);
+        uint256 takerId = _counterId(BUY, 260_000, 1);
         uint64 expiry = _expiry();
         uint256 usdBefore = _availableUsd(alice);
 
@@ -706,7 +714,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
     function test_createOrder_partialFillRestsRemainderAtLimit() public {
         uint256 ask = _sell(bob, 1_000, 240_000);
         uint256 bid = _buy(alice, 1_500, 250_000);
-        assertEq(bid, _limitId(BUY, 250_000, 0));
+        assertEq(bid, _counterId(BUY, 250_000, 1));
         assertEq(trading.getOrder(bid).remainingWh, 500);
         assertEq(_lockedUsd(alice), _notional(500, 250_000));
         assertEq(_availableUsd(alice), FUNDS_USD - _cost(_notional(1_000, 240_000)) - _notional(500, 250_000));
@@ -716,10 +724,122 @@ contract EnergyTradingTest is EnergyTradingFixture {
         _assertConserved(_ids(ask, bid));
     }
 
+    // ─────────────────────────────────────────────────────────────── createOrder: a price never used before
+
+    function test_createOrder_takerAtUnusedPrice_drawsCounterIdAndLeavesLevelUnused() public {
+        uint256 ask = _sell(bob, 1_000, 240_000);
+        uint256 takerId = _counterId(BUY, 250_000, 1);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.OrderCreated(takerId, zone, alice, BUY, IEnergyTrading.Kind.Limit, 1_000, 250_000, _expiry(), 0);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.TradeExecuted(zone, takerId, ask, alice, bob, 1_000, 240_000);
+        assertEq(_buy(alice, 1_000, 250_000), takerId);
+        _assertLevel(BUY, 250_000, 0, 0, 0); // filled completely: it never queued, its level stays unused
+
+        // the next crossing order there draws the next number; an immediate order shares the counter
+        uint256 ask2 = _sell(carol, 2_000, 240_000);
+        assertEq(_buy(alice, 1_000, 250_000), _counterId(BUY, 250_000, 2));
+        assertEq(_order(alice, BUY, 1_000, 250_000, _expiry(), IOC), _immediateId(BUY, 250_000, 3));
+        _assertLevel(BUY, 250_000, 0, 0, 0);
+
+        // an order that does not cross starts the queue at 0, below every counter number
+        uint256 resting = _buy(dave, 1_000, 250_000);
+        assertEq(resting, _limitId(BUY, 250_000, 0));
+        _assertLevel(BUY, 250_000, 0, 1, 1);
+        uint256[] memory ids = _ids(ask, ask2, resting);
+        _assertEscrow(ids);
+        _assertConserved(ids);
+    }
+
+    function test_createOrder_takerAtUnusedPrice_restsItsRemainderUnderItsCounterId() public {
+        uint256 ask = _sell(bob, 1_000, 240_000);
+        uint256 bid = _buy(alice, 1_500, 250_000);
+        assertEq(bid, _counterId(BUY, 250_000, 1));
+        assertEq(trading.getOrder(bid).remainingWh, 500);
+        assertEq(trading.bestBid(zone), 250_000);
+        // the level's queue starts at the order's number and goes on from there
+        _assertLevel(BUY, 250_000, COUNTER_SEQ | 1, COUNTER_SEQ | 2, 1);
+        uint256 next = _buy(carol, 700, 250_000);
+        assertEq(next, _limitId(BUY, 250_000, COUNTER_SEQ | 2));
+        _assertLevel(BUY, 250_000, COUNTER_SEQ | 1, COUNTER_SEQ | 3, 2);
+
+        // a seller fills them oldest first (its own price was unused too: the counter's next number)
+        uint256 sellerId = _counterId(SELL, 250_000, 2);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.TradeExecuted(zone, bid, sellerId, alice, dave, 500, 250_000);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.TradeExecuted(zone, next, sellerId, carol, dave, 100, 250_000);
+        assertEq(_sell(dave, 600, 250_000), sellerId);
+        _assertLevel(BUY, 250_000, COUNTER_SEQ | 2, COUNTER_SEQ | 3, 1);
+        _assertLevel(SELL, 250_000, 0, 0, 0);
+
+        // cancelling the last one empties the level and the bid side
+        vm.prank(carol);
+        trading.cancelOrder(next);
+        _assertLevel(BUY, 250_000, COUNTER_SEQ | 3, COUNTER_SEQ | 3, 0);
+        assertEq(trading.bestBid(zone), 0);
+        uint256[] memory ids = _ids(ask, bid, next);
+        assertEq(_claim(ids), 2);
+        _assertEscrow(ids);
+        _assertConserved();
+    }
+
+    /// @dev A queue that started at a counter number continues above bit 63: a later order there that crosses
+    /// and fills completely still takes (and skips) a queue index, so no id repeats.
+    function test_createOrder_takerAtPriceFirstUsedByTheCounter_skipsItsQueueSlot() public {
+        uint256 first = _sell(bob, 1_000, 240_000);
+        uint256 bid = _buy(alice, 1_500, 250_000); // rests 500 under counter number 1
+        _assertLevel(BUY, 250_000, COUNTER_SEQ | 1, COUNTER_SEQ | 2, 1);
+        vm.prank(alice);
+        trading.cancelOrder(bid);
+        _assertLevel(BUY, 250_000, COUNTER_SEQ | 2, COUNTER_SEQ | 2, 0);
+
+        uint256 ask = _sell(carol, 1_000, 240_000);
+        uint256 takerId = _limitId(BUY, 250_000, COUNTER_SEQ | 2);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.TradeExecuted(zone, takerId, ask, dave, carol, 1_000, 240_000);
+        assertEq(_buy(dave, 1_000, 250_000), takerId);
+        _assertLevel(BUY, 250_000, COUNTER_SEQ | 3, COUNTER_SEQ | 3, 0);
+        uint256 next = _buy(dave, 1_000, 250_000);
+        assertEq(next, _limitId(BUY, 250_000, COUNTER_SEQ | 3));
+        _assertLevel(BUY, 250_000, COUNTER_SEQ | 3, COUNTER_SEQ | 4, 1);
+        uint256[] memory ids = new uint256[](5);
+        (ids[0], ids[1], ids[2], ids[3], ids[4]) = (first, bid, ask, takerId, next);
+        _assertEscrow(ids);
+        _assertConserved(ids);
+    }
+
+    function test_createOrder_takerAtUsedPrice_skipsItsQueueSlot() public {
+        uint256 first = _buy(alice, 1_000, PRICE);
+        vm.prank(alice);
+        trading.cancelOrder(first);
+        _assertLevel(BUY, PRICE, 1, 1, 0);
+        uint256 ask = _sell(bob, 1_000, PRICE);
+        // the level was used, so the crossing taker takes the next queue index and skips it
+        uint256 takerId = _limitId(BUY, PRICE, 1);
+        vm.expectEmit(address(trading));
+        emit IEnergyTrading.TradeExecuted(zone, takerId, ask, alice, bob, 1_000, PRICE);
+        assertEq(_buy(alice, 1_000, PRICE), takerId);
+        _assertLevel(BUY, PRICE, 2, 2, 0);
+        uint256 next = _buy(carol, 1_000, PRICE);
+        assertEq(next, _limitId(BUY, PRICE, 2));
+        _assertLevel(BUY, PRICE, 2, 3, 1);
+        uint256[] memory ids = _ids(first, ask, takerId, next);
+        _assertEscrow(ids);
+        _assertConserved(ids);
+    }
+
+    function _assertLevel(IEnergyTrading.Side side, uint128 price, uint64 head, uint64 tail, uint64 live) internal view {
+        IEnergyTrading.Level memory lvl = trading.level(zone, side, price);
+        assertEq(lvl.head, head, "head");
+        assertEq(lvl.tail, tail, "tail");
+        assertEq(lvl.live, live, "live");
+    }
+
     function test_createOrder_sellTakerHitsHighestBidFirst() public {
         uint256 lowBid = _buy(bob, 1_000, 250_000);
         uint256 highBid = _buy(carol, 1_000, 260_000);
-        uint256 takerId = _limitId(SELL, 240_000, 0);
+        uint256 takerId = _counterId(SELL, 240_000, 1);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.TradeExecuted(zone, highBid, takerId, carol, alice, 1_000, 260_000);
         vm.expectEmit(address(trading));
@@ -763,7 +883,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         for (uint256 i; i < 5; ++i) {
             asks[i] = _sell(bob, 100, PRICE);
         }
-        uint256 takerId = _limitId(BUY, PRICE, 0);
+        uint256 takerId = _counterId(BUY, PRICE, 1);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderCancelled(takerId, alice, 700, IEnergyTrading.CancelReason.FillLimit);
         _buy(alice, 1_000, PRICE);
@@ -776,10 +896,8 @@ contract EnergyTradingTest is EnergyTradingFixture {
         assertEq(trading.bestBid(zone), 0);
         assertEq(trading.bestAsk(zone), PRICE);
         assertEq(trading.level(zone, SELL, PRICE).live, 2);
-        // the taker's queue slot was used and skipped; the next bid at that price gets the next index
-        IEnergyTrading.Level memory own = trading.level(zone, BUY, PRICE);
-        assertEq(own.tail, 1);
-        assertEq(own.live, 0);
+        // the taker crossed at a price no bid had used: it drew a counter number and its level stays unused
+        _assertLevel(BUY, PRICE, 0, 0, 0);
         _assertNotCrossed();
         uint256[] memory ids = new uint256[](6);
         for (uint256 i; i < 5; ++i) {
@@ -810,7 +928,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         uint256 b0 = _buy(bob, 100, 260_000);
         uint256 b1 = _buy(carol, 100, PRICE);
         uint256 b2 = _buy(dave, 100, 240_000);
-        uint256 takerId = _limitId(SELL, 240_000, 0);
+        uint256 takerId = _counterId(SELL, 240_000, 1);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderCancelled(takerId, alice, 300, IEnergyTrading.CancelReason.FillLimit);
         _sell(alice, 500, 240_000);
@@ -846,7 +964,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         uint256 live1 = _sell(carol, 100, PRICE);
         uint256 live2 = _sell(dave, 100, PRICE);
         vm.warp(block.timestamp + 10);
-        uint256 takerId = _limitId(BUY, PRICE, 0);
+        uint256 takerId = _counterId(BUY, PRICE, 1);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderExpired(expiring, bob, 100);
         vm.expectEmit(address(trading));
@@ -2463,7 +2581,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
             _sell(dave, MIN_WH, uint128(251 + i) * TICK);
         }
         _sell(bob, 10_000, PRICE);
-        uint256 takerId = _limitId(BUY, 1_250_000, 0);
+        uint256 takerId = _counterId(BUY, 1_250_000, 1);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderCancelled(takerId, alice, 20_000 - 10_000 - 63 * MIN_WH, IEnergyTrading.CancelReason.FillLimit);
         uint256 gasBefore = gasleft();
@@ -2520,7 +2638,7 @@ contract EnergyTradingTest is EnergyTradingFixture {
         assertEq(lvl.live, 1);
         assertEq(_lockedWh(dave), 0);
 
-        uint256 takerId = _limitId(BUY, PRICE, 0);
+        uint256 takerId = _counterId(BUY, PRICE, 1);
         vm.expectEmit(address(trading));
         emit IEnergyTrading.OrderCancelled(takerId, alice, 1_000, IEnergyTrading.CancelReason.FillLimit);
         uint256 gasBefore = gasleft();

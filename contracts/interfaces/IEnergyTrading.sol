@@ -61,6 +61,9 @@ import {IGridManagement} from "./IGridManagement.sol";
 /// Order ids encode where an order lives: bits 0–63 its sequence number (queue index within its price level
 /// for limit orders, a counter for immediate and Dutch orders), bits 64–79 the price tick, bit 96 the side
 /// (1 = sell), bits 97–98 the kind, bits 128–159 the zone. Ids are unique for the life of the contract.
+/// A limit order that crosses the book at a price no order of its side has used takes its number from the
+/// immediate orders' counter with bit 63 set: filled at once, it leaves that price level unused; if a remainder
+/// rests, the level's queue starts at that number. Queue indices otherwise count up from 0.
 interface IEnergyTrading {
     // ─────────────────────────────────────────────────────────────── types
 

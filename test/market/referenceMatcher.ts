@@ -42,6 +42,8 @@ export const REASON_IOC = 1;
 export const REASON_FILL_LIMIT = 2;
 
 const WH_PER_KWH = 1000n;
+/** Bit 63 of a sequence number: drawn from the market's counter, not a level's queue. */
+const COUNTER_SEQ = 1n << 63n;
 const BPS = 10_000n;
 export const MAX_AMOUNT_WH = (1n << 32n) - 1n;
 const MAX_TICK = 65_535n;
@@ -141,7 +143,7 @@ interface MarketState {
   levels: Map<string, bigint[]>;
   /** zone:side:tick → queue slots issued at that level (the next limit order's sequence number). */
   levelTails: Map<string, bigint>;
-  immediateNonce: bigint;
+  takerNonce: bigint;
   dutchNonce: bigint;
   maxFillsPerCall: number;
   balances: Map<string, Balance>; // account:asset
@@ -164,7 +166,7 @@ export class ReferenceMarket {
       orders: new Map(),
       levels: new Map(),
       levelTails: new Map(),
-      immediateNonce: 0n,
+      takerNonce: 0n,
       dutchNonce: 0n,
       maxFillsPerCall: params.maxFillsPerCall,
       balances: new Map(),
@@ -346,12 +348,21 @@ export class ReferenceMarket {
       const immediate = (flags & (FLAG_IOC | FLAG_FOK)) !== 0;
       const ownKey = levelKey(zone, side, tick);
       let orderId: bigint;
+      let fromCounter = false;
       if (immediate) {
-        s.immediateNonce += 1n;
-        orderId = encodeId(zone, KIND_IMMEDIATE, side, tick, s.immediateNonce);
+        s.takerNonce += 1n;
+        orderId = encodeId(zone, KIND_IMMEDIATE, side, tick, s.takerNonce);
       } else {
-        orderId = encodeId(zone, KIND_LIMIT, side, tick, s.levelTails.get(ownKey) ?? 0n);
-        s.levelTails.set(ownKey, (s.levelTails.get(ownKey) ?? 0n) + 1n);
+        const tail = s.levelTails.get(ownKey) ?? 0n;
+        if (tail === 0n && crosses(side, tick, this.bestTick(zone, opposite(side), s))) {
+          // a price its side never used, and it crosses: a number from the counter, queued only if it rests
+          s.takerNonce += 1n;
+          orderId = encodeId(zone, KIND_LIMIT, side, tick, COUNTER_SEQ | s.takerNonce);
+          fromCounter = true;
+        } else {
+          orderId = encodeId(zone, KIND_LIMIT, side, tick, tail);
+          s.levelTails.set(ownKey, tail + 1n);
+        }
       }
       this.emit({
         name: "OrderCreated",
@@ -390,6 +401,8 @@ export class ReferenceMarket {
         const queue = s.levels.get(ownKey) ?? [];
         queue.push(orderId);
         s.levels.set(ownKey, queue);
+        // the queue of the level it found unused starts at its number
+        if (fromCounter) s.levelTails.set(ownKey, (orderId & ((1n << 64n) - 1n)) + 1n);
         lockAmount = escrowOf(side, remaining, price);
       }
       if (remaining !== 0n && (immediate || stillCrosses)) {
