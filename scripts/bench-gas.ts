@@ -79,6 +79,8 @@ const LOT_WH = 100n;
 /** Payment-token base units per kWh (6 mUSD/kWh, on the 1,000 tick): the makers' asks and the takers' limit. */
 const ASK = 6_000_000n;
 const BACKGROUND_ASK = 6_100_000n;
+/** Between ASK and BACKGROUND_ASK (same bitmap word), used only by the first-take row. */
+const FIRST_TAKE_ASK = 6_050_000n;
 const BID = 5_990_000n;
 const NEW_LEVEL_BID = 5_980_000n;
 const DUTCH = { start: 6_400_000n, floor: 5_600_000n, window: 300n };
@@ -630,7 +632,7 @@ class Bench {
     const signers = await ethers.getSigners();
     const [keeper, taker, bidder, seller] = [signers[KEEPER], signers[TAKER], signers[BIDDER], signers[SELLER]];
     const tickSize = await trading.tickSize();
-    for (const price of [ASK, BACKGROUND_ASK, BID, NEW_LEVEL_BID, DUTCH.start, DUTCH.floor]) {
+    for (const price of [ASK, BACKGROUND_ASK, FIRST_TAKE_ASK, BID, NEW_LEVEL_BID, DUTCH.start, DUTCH.floor]) {
       if (price % tickSize !== 0n) throw new Error(`bench price ${price} is not on the ${tickSize} tick grid`);
     }
 
@@ -785,6 +787,35 @@ class Bench {
     if (trade === undefined || more.length !== 0 || trade.args.pricePerKWh >= BID) {
       throw new Error("matchOrders: expected one trade below the bid (so the bidder gets a refund)");
     }
+
+    // Three more takes against one maker, for the cases the take rows above do not show (reported, not judged;
+    // last, so no row above moves). In a book with depth, a taker usually leaves other makers at the level:
+    // no bitmap word or best-price write. And a taker that never rests (immediate-or-cancel) draws its id from
+    // the market's counter instead of its own price level.
+    const [front, behind] = [
+      createdId(await limitOrder(makers[0], SELL, LOT_WH, ASK)),
+      createdId(await limitOrder(makers[1], SELL, LOT_WH, ASK)),
+    ];
+    const oneOfTwo = async (id: string, operation: string, flags: number, makerId: bigint, levelLive: bigint) => {
+      const receipt = await send(() => trading.connect(taker).createOrder(ZONE, BUY, LOT_WH, ASK, expiry, flags));
+      await this.#record(id, operation, 1, receipt);
+      const trades = eventsOf(receipt, "TradeExecuted");
+      if (trades.length !== 1 || trades[0].args.sellOrderId !== makerId || eventsOf(receipt, "OrderCancelled").length !== 0) {
+        throw new Error(`${id}: expected one full trade with order ${makerId}`);
+      }
+      if ((await trading.level(ZONE, SELL, ASK)).live !== levelLive) throw new Error(`${id}: not ${levelLive} makers left at the ask`);
+    };
+    await oneOfTwo("take1Deep", "take ×1 maker, its level keeps another", 0, front, 1n);
+    await oneOfTwo("take1Immediate", "take ×1 maker, immediate-or-cancel", Number(await trading.FLAG_IMMEDIATE_OR_CANCEL()), behind, 0n);
+    // A limit taker at a price no buy order ever used: it draws its id from the market's counter and leaves
+    // that level unused (no storage written from zero), so it costs what take ×1 does.
+    if ((await trading.level(ZONE, BUY, FIRST_TAKE_ASK)).tail !== 0n) throw new Error("the first-take price was used before");
+    const lone = createdId(await limitOrder(makers[0], SELL, LOT_WH, FIRST_TAKE_ASK));
+    const firstTake = await limitOrder(taker, BUY, LOT_WH, FIRST_TAKE_ASK);
+    await this.#record("take1NewPrice", "take ×1 maker, the first buy order at its price", 1, firstTake);
+    const [firstTrade, ...others] = eventsOf(firstTake, "TradeExecuted");
+    if (firstTrade?.args.sellOrderId !== lone || others.length !== 0) throw new Error("take1NewPrice: expected one trade");
+    if ((await trading.level(ZONE, BUY, FIRST_TAKE_ASK)).tail !== 0n) throw new Error("take1NewPrice: the taker queued at its price");
 
     const [, observedAt, fresh_] = await priceOracle.referencePrice(ZONE);
     if (!fresh_) throw new Error(`the price reported at ${observedAt} went stale during the market section: trades were not banded`);
